@@ -1,0 +1,4 @@
+//! OData query options: `$filter`, `$select`, `$orderby`, `$top`, `$skip`,
+//! `$count`, `$search` and skip tokens.
+
+pub mod filter;

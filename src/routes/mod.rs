@@ -1,0 +1,35 @@
+//! The HTTP surface. Every route answers at the root and under `/beta`, so
+//! a Graph SDK's base URL is `http://HOST:PORT/beta`.
+
+pub mod audits;
+
+use axum::Router;
+use axum::extract::OriginalUri;
+use axum::routing::get;
+
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+pub fn router() -> Router<AppState> {
+    let graph = audits::router();
+    Router::new()
+        .nest("/beta", graph.clone())
+        .merge(graph)
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(unknown_segment)
+}
+
+/// Graph's answer to a path it has no resource for.
+async fn unknown_segment(OriginalUri(uri): OriginalUri) -> ApiError {
+    let path = uri.path().strip_prefix("/beta").unwrap_or(uri.path());
+    let known = ["deviceManagement", "remoteActionAudits"];
+    let segment = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .enumerate()
+        .find(|(i, s)| known.get(*i) != Some(s))
+        .map_or("", |(_, s)| s);
+
+    let segment = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+    ApiError::BadRequest(format!("Resource not found for the segment '{segment}'."))
+}
