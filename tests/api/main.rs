@@ -1,6 +1,7 @@
 //! Integration tests: the real app on an ephemeral port, a fresh database
 //! per test.
 
+mod concurrency;
 mod crud;
 mod helpers;
 mod import;

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::domain::{AuditInput, BodyKind, Rendering, StoredAudit};
 use crate::error::{ApiError, ApiResult};
 use crate::http::body::JsonBody;
+use crate::http::entity_tag::{IfMatch, entity_tag};
 use crate::http::json_response;
 use crate::http::prefer::Preferences;
 use crate::http::service_root::ServiceRoot;
@@ -99,6 +100,7 @@ async fn update_by_path(
     root: ServiceRoot,
     preferences: Preferences,
     Path(id): Path<String>,
+    if_match: IfMatch,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let input = AuditInput::parse(
@@ -112,7 +114,7 @@ async fn update_by_path(
              ('{id}'); an audit's id cannot be changed."
         )));
     }
-    update(state, root, preferences, &id, input).await
+    update(state, root, preferences, &id, input, if_match).await
 }
 
 /// `PATCH /deviceManagement/remoteActionAudits` with the audit's `id` in the
@@ -121,6 +123,7 @@ async fn update_by_body(
     State(state): State<AppState>,
     root: ServiceRoot,
     preferences: Preferences,
+    if_match: IfMatch,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let input = AuditInput::parse(
@@ -136,7 +139,7 @@ async fn update_by_body(
                 .into(),
         ));
     };
-    update(state, root, preferences, &id, input).await
+    update(state, root, preferences, &id, input, if_match).await
 }
 
 async fn update(
@@ -145,14 +148,22 @@ async fn update(
     preferences: Preferences,
     id: &str,
     input: AuditInput,
+    if_match: IfMatch,
 ) -> ApiResult<Response> {
-    let stored = state.store.update(id, &input, None).await?;
+    let stored = state
+        .store
+        .update(id, &input, if_match.expected_version())
+        .await?;
     Ok(entity_response(StatusCode::OK, &root, &stored, preferences))
 }
 
 /// `DELETE /deviceManagement/remoteActionAudits/{id}`
-async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    state.store.delete(&id, None).await?;
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+) -> ApiResult<StatusCode> {
+    state.store.delete(&id, if_match.expected_version()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -166,6 +177,9 @@ fn entity_response(
     if preferences.return_minimal {
         let mut response = StatusCode::NO_CONTENT.into_response();
         preferences.announce(&mut response);
+        response
+            .headers_mut()
+            .insert(header::ETAG, entity_tag(stored.version));
         return response;
     }
 
@@ -182,6 +196,9 @@ fn entity_response(
 
     let mut response = json_response(status, &Value::Object(body));
     preferences.announce(&mut response);
+    response
+        .headers_mut()
+        .insert(header::ETAG, entity_tag(stored.version));
     response
 }
 
