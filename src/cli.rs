@@ -55,8 +55,8 @@ struct ServeArgs {
     #[command(flatten)]
     store: StoreArgs,
 
-    /// Address and port to listen on.
-    #[arg(long, env = "RAA_LISTEN", default_value = "127.0.0.1:8080")]
+    /// Address and port to listen on (a host name such as localhost works).
+    #[arg(long, env = "RAA_LISTEN", default_value = "127.0.0.1:8080", value_parser = socket_address)]
     listen: SocketAddr,
 
     /// Public base URL for @odata links (e.g. https://audits.example.com).
@@ -84,6 +84,19 @@ struct ImportArgs {
 
     /// A JSON Lines file, one remoteActionAudit per line ("-" for stdin).
     file: PathBuf,
+}
+
+/// An address and port, or a host name and port resolved to its first
+/// address.
+fn socket_address(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+
+    let mut addresses = text
+        .to_socket_addrs()
+        .map_err(|e| format!("'{text}' is not HOST:PORT: {e}"))?;
+    addresses
+        .next()
+        .ok_or_else(|| format!("'{text}' resolves to no address"))
 }
 
 /// Parses the command line and runs the subcommand.

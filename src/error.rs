@@ -47,9 +47,11 @@ pub enum ApiError {
     ServiceUnavailable {
         message: String,
         retry_after_secs: u64,
+        /// What the operator should read in the log; not shown to clients.
+        cause: Option<String>,
     },
-    #[error("{0}")]
-    InsufficientStorage(String),
+    #[error("{message}")]
+    InsufficientStorage { message: String, cause: String },
     #[error("The request timed out.")]
     Timeout,
     #[error("An internal error occurred.")]
@@ -78,7 +80,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
+            ApiError::InsufficientStorage { .. } => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Timeout => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -98,7 +100,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             ApiError::TooManyRequests { .. } => "TooManyRequests",
             ApiError::ServiceUnavailable { .. } => "ServiceUnavailable",
-            ApiError::InsufficientStorage(_) => "InsufficientStorage",
+            ApiError::InsufficientStorage { .. } => "InsufficientStorage",
             ApiError::Timeout => "GatewayTimeout",
             ApiError::Internal(_) => "UnknownError",
         }
@@ -129,16 +131,19 @@ impl From<StoreError> for ApiError {
                 "The entity tag in If-Match does not match the audit's current version.".into(),
             ),
             StoreError::Unavailable(cause) => ApiError::ServiceUnavailable {
-                message: format!("The database is unavailable: {cause}. Try again later."),
+                message: "The database is unavailable or busy. Try again later.".into(),
                 retry_after_secs: 5,
+                cause: Some(cause),
             },
             StoreError::ReadOnly(cause) => ApiError::ServiceUnavailable {
-                message: format!("The database does not accept writes now: {cause}."),
+                message: "The database does not accept writes now; reads go on.".into(),
                 retry_after_secs: 30,
+                cause: Some(cause),
             },
-            StoreError::Full(cause) => ApiError::InsufficientStorage(format!(
-                "The database has no room for the write: {cause}."
-            )),
+            StoreError::Full(cause) => ApiError::InsufficientStorage {
+                message: "The database has no room for the write; reads go on.".into(),
+                cause,
+            },
             StoreError::Other(error) => ApiError::Internal(error),
         }
     }
@@ -151,6 +156,8 @@ impl IntoResponse for ApiError {
             code: self.code(),
             internal: match &self {
                 ApiError::Internal(error) => Some(format!("{error:#}")),
+                ApiError::ServiceUnavailable { cause, .. } => cause.clone(),
+                ApiError::InsufficientStorage { cause, .. } => Some(cause.clone()),
                 _ => None,
             },
         };

@@ -17,6 +17,9 @@ use crate::domain::{AuditInput, BodyKind, RemoteActionAudit};
 use crate::storage::AuditStore;
 
 const BATCH_SIZE: usize = 2000;
+/// The longest line accepted, as the API's default body limit.
+const MAX_LINE_BYTES: usize = 1024 * 1024;
+const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
 
 /// What an import did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -50,7 +53,7 @@ pub async fn import_file(store: &dyn AuditStore, path: &Path) -> anyhow::Result<
     let progress = progress_bar(length);
     let mut reader = BufReader::new(progress.wrap_read(reader));
     let summary = import_lines(store, &mut reader, |line, reason| {
-        progress.suspend(|| eprintln!("line {line}: {reason}"));
+        progress.suspend(|| eprintln!("line {line}: {}", printable(reason)));
     })
     .await;
     progress.finish_and_clear();
@@ -71,18 +74,22 @@ pub async fn import_lines(
 
     loop {
         line.clear();
-        let read = reader
-            .read_until(b'\n', &mut line)
-            .context("cannot read the input")?;
-        if read == 0 {
-            break;
-        }
+        let read = read_line(reader, &mut line).context("cannot read the input")?;
+        let Some(complete) = read else { break };
         number += 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
+        if number == 1 && line.starts_with(BYTE_ORDER_MARK) {
+            line.drain(..BYTE_ORDER_MARK.len());
+        }
+        if complete && line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
 
-        match parse_line(&line) {
+        let parsed = if complete {
+            parse_line(&line)
+        } else {
+            Err(format!("the line is longer than {MAX_LINE_BYTES} bytes."))
+        };
+        match parsed {
             Ok(audit) => batch.push(audit),
             Err(reason) => {
                 summary.rejected += 1;
@@ -98,8 +105,56 @@ pub async fn import_lines(
     Ok(summary)
 }
 
+/// Reads one line into `line`, keeping at most [`MAX_LINE_BYTES`] of it.
+/// `None` at the end of input; `Some(false)` for a line that was too long
+/// (the rest of it is skipped).
+fn read_line(reader: &mut dyn BufRead, line: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+    let mut read_any = false;
+    let mut complete = true;
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(read_any.then_some(complete));
+        }
+        read_any = true;
+
+        let (chunk, found_end) = match buffer.iter().position(|b| *b == b'\n') {
+            Some(end) => (&buffer[..=end], true),
+            None => (buffer, false),
+        };
+        let room = MAX_LINE_BYTES.saturating_sub(line.len());
+        complete &= chunk.len() <= room || (found_end && chunk.len() == room + 1);
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let consumed = chunk.len();
+        reader.consume(consumed);
+        if found_end {
+            return Ok(Some(complete));
+        }
+    }
+}
+
+/// A reason with control characters escaped, safe to print on a terminal.
+fn printable(reason: &str) -> String {
+    reason
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn parse_line(line: &[u8]) -> Result<RemoteActionAudit, String> {
-    let input = AuditInput::parse(line, BodyKind::Create, true).map_err(|e| e.message)?;
+    let input = AuditInput::parse(line, BodyKind::Create, true).map_err(|e| {
+        e.message.replacen(
+            "The request body is not valid",
+            "The line is not valid JSON",
+            1,
+        )
+    })?;
     if input.id.is_none() {
         return Err(
             "an imported audit needs an 'id', so that importing twice adds nothing.".to_owned(),
@@ -146,4 +201,50 @@ fn progress_bar(length: Option<u64>) -> ProgressBar {
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8]) -> Vec<(Vec<u8>, bool)> {
+        let mut reader = std::io::BufReader::with_capacity(7, input);
+        let mut out = Vec::new();
+        let mut line = Vec::new();
+        while let Some(complete) = read_line(&mut reader, &mut line).unwrap() {
+            out.push((std::mem::take(&mut line), complete));
+        }
+        out
+    }
+
+    #[test]
+    fn reads_lines_across_buffer_boundaries() {
+        let read = lines(b"first line\nsecond\n\nlast");
+        let texts: Vec<&[u8]> = read.iter().map(|(l, _)| l.as_slice()).collect();
+        assert_eq!(texts, [&b"first line\n"[..], b"second\n", b"\n", b"last"]);
+        assert!(read.iter().all(|(_, complete)| *complete));
+    }
+
+    #[test]
+    fn cuts_overlong_lines_and_goes_on() {
+        let mut input = vec![b'x'; MAX_LINE_BYTES + 10];
+        input.extend_from_slice(b"\nnext\n");
+        let read = lines(&input);
+        assert_eq!(read.len(), 2);
+        assert!(!read[0].1);
+        assert_eq!(read[0].0.len(), MAX_LINE_BYTES);
+        assert_eq!(read[1], (b"next\n".to_vec(), true));
+    }
+
+    #[test]
+    fn a_line_of_exactly_the_limit_is_complete() {
+        let mut input = vec![b'x'; MAX_LINE_BYTES];
+        input.push(b'\n');
+        assert!(lines(&input)[0].1);
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("a\u{1b}[31mb\u{7}"), "a\\u{1b}[31mb\\u{7}");
+    }
 }

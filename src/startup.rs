@@ -47,9 +47,14 @@ pub struct AppState {
 }
 
 /// The whole application: routes and the layers around them.
+///
+/// The routes sit behind an outer router so that the path can be put in
+/// its canonical spelling before they are matched.
 pub fn build_app(state: AppState) -> Router {
-    routes::router()
-        .with_state(state)
+    let routes = routes::router().with_state(state);
+    Router::new()
+        .fallback_service(routes)
+        .layer(middleware::map_request(crate::http::path::canonical_path))
         .layer(middleware::from_fn(crate::http::request_ids::graph_headers))
 }
 

@@ -217,7 +217,8 @@ impl Cursor<'_> {
         let hours = self.digits(2)?;
         self.expect(b':')?;
         let minutes = self.digits(2)?;
-        if hours > 23 || minutes > 59 {
+        // Edm.DateTimeOffset, like .NET, allows offsets up to 14 hours.
+        if minutes > 59 || hours * 60 + minutes > 14 * 60 {
             return Err(DateTimeError::OutOfRange);
         }
         Ok(sign * (hours * 3600 + minutes * 60) as i32)
@@ -251,6 +252,12 @@ mod tests {
     }
 
     #[test]
+    fn accepts_offsets_up_to_fourteen_hours() {
+        assert!(DateTimeOffset::parse("2024-01-19T13:38:22+14:00").is_ok());
+        assert!(DateTimeOffset::parse("2024-01-19T13:38:22-12:00").is_ok());
+    }
+
+    #[test]
     fn compares_instants_not_text() {
         let east = DateTimeOffset::parse("2026-01-01T09:00:00+09:00").unwrap();
         let utc = DateTimeOffset::parse("2026-01-01T00:00:00Z").unwrap();
@@ -269,6 +276,8 @@ mod tests {
             ("2024-01-19T24:00:00Z", OutOfRange),
             ("0000-01-01T00:00:00Z", OutOfRange),
             ("2024-01-19T13:38:22+0100", Malformed),
+            ("2024-01-19T13:38:22+14:01", OutOfRange),
+            ("2024-01-19T13:38:22-23:59", OutOfRange),
             ("2024-01-19", Malformed),
             ("", Malformed),
         ];

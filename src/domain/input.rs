@@ -8,6 +8,7 @@
 //! are ignored, because SDKs send back what they received; `@odata.type`
 //! itself must name `remoteActionAudit`.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
@@ -77,15 +78,14 @@ impl AuditInput {
             .map_err(|e| InputError::new(format!("The request body is not valid: {e}.")))?;
 
         let mut input = AuditInput::default();
-        let mut seen = Vec::with_capacity(members.0.len());
+        let mut seen = HashSet::with_capacity(members.0.len());
         for (name, value) in members.0 {
-            if seen.contains(&name) {
+            if !seen.insert(name.clone()) {
                 return Err(InputError::new(format!(
                     "The property '{name}' appears more than once in the request body."
                 )));
             }
             input.accept(&name, value, kind, include_unknown_enum_members)?;
-            seen.push(name);
         }
         Ok(input)
     }
@@ -100,16 +100,15 @@ impl AuditInput {
         if name == "@odata.type" {
             return check_odata_type(&value);
         }
-        if name.contains('@') {
-            return Ok(());
+        if let Some((target, _)) = name.split_once('@') {
+            // An instance annotation (`@x.y`) or a property annotation
+            // (`prop@x.y`): ignored, but only on a property that exists.
+            if target.is_empty() || Property::from_name(target).is_some() {
+                return Ok(());
+            }
+            return Err(unknown_property(target));
         }
-        let property = Property::from_name(name).ok_or_else(|| {
-            InputError::new(format!(
-                "The property '{name}' does not exist on type \
-                 'microsoft.graph.remoteActionAudit'. Make sure to only use property names \
-                 that are defined by the type."
-            ))
-        })?;
+        let property = Property::from_name(name).ok_or_else(|| unknown_property(name))?;
 
         if value.is_null() && !property.is_nullable() {
             return Err(InputError::new(format!(
@@ -228,6 +227,13 @@ impl AuditInput {
     }
 }
 
+fn unknown_property(name: &str) -> InputError {
+    InputError::new(format!(
+        "The property '{name}' does not exist on type 'microsoft.graph.remoteActionAudit'. \
+         Make sure to only use property names that are defined by the type."
+    ))
+}
+
 fn check_odata_type(value: &Value) -> Result<(), InputError> {
     match value.as_str() {
         Some("#microsoft.graph.remoteActionAudit" | "microsoft.graph.remoteActionAudit") => Ok(()),
@@ -256,12 +262,24 @@ fn check_string(property: Property, text: &str) -> Result<(), InputError> {
             "The property '{name}' is longer than {limit} characters."
         )));
     }
-    if property == Property::Id && (text.is_empty() || text.chars().any(char::is_control)) {
+    if property == Property::Id && !is_usable_key(text) {
         return Err(InputError::new(
-            "The property 'id' must be a non-empty string without control characters.",
+            "The property 'id' must be a string with visible characters, no control \
+             characters, not '.' or '..', and not starting with '$' (reserved for OData \
+             segments such as $count).",
         ));
     }
     Ok(())
+}
+
+/// Whether `id` can be a key: one that every client can put in a URL
+/// path segment and get back to the audit.
+fn is_usable_key(id: &str) -> bool {
+    !id.trim().is_empty()
+        && !id.chars().any(char::is_control)
+        && id != "."
+        && id != ".."
+        && !id.starts_with('$')
 }
 
 fn parse_date_time(property: Property, value: &Value) -> Result<DateTimeOffset, InputError> {
@@ -412,7 +430,11 @@ mod tests {
                 r#"{"userName": "a", "userName": "b"}"#,
                 "appears more than once",
             ),
-            (r#"{"id": ""}"#, "non-empty"),
+            (r#"{"id": ""}"#, "visible characters"),
+            (r#"{"id": "  "}"#, "visible characters"),
+            (r#"{"id": ".."}"#, "'..'"),
+            (r#"{"id": "$count"}"#, "'$'"),
+            (r#"{"x@odata.bind": "y"}"#, "'x' does not exist"),
             ("[1, 2]", "expected a JSON object"),
             ("{", "not valid"),
         ];

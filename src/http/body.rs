@@ -29,17 +29,45 @@ impl FromRequest<AppState> for JsonBody {
         let limit = state.settings.max_body_bytes;
         let bytes = axum::body::to_bytes(request.into_body(), limit)
             .await
-            .map_err(|_| ApiError::PayloadTooLarge { limit })?;
+            .map_err(|error| {
+                if is_length_limit(&error) {
+                    ApiError::PayloadTooLarge { limit }
+                } else {
+                    ApiError::BadRequest(
+                        "The request body could not be read: it ended early or its framing is \
+                     malformed."
+                            .into(),
+                    )
+                }
+            })?;
         Ok(JsonBody(bytes))
     }
 }
 
-/// `application/json`, or any `+json` type, with any parameters.
+/// Whether reading the body failed on the size limit, as opposed to a
+/// client that went away or sent malformed chunks.
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if current.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = current.source();
+    }
+    false
+}
+
+/// `application/json`, in UTF-8 (the only charset JSON bodies may use here).
 fn is_json(content_type: &str) -> bool {
-    let media_type = content_type.split(';').next().unwrap_or_default().trim();
-    let media_type = media_type.to_ascii_lowercase();
-    media_type == "application/json"
-        || (media_type.starts_with("application/") && media_type.ends_with("+json"))
+    let mut parts = content_type.split(';').map(str::trim);
+    let media_type = parts.next().unwrap_or_default();
+    let charset_ok = parts.all(|parameter| match parameter.split_once('=') {
+        Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+            value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
+        _ => true,
+    });
+    media_type.eq_ignore_ascii_case("application/json") && charset_ok
 }
 
 #[cfg(test)]
@@ -50,7 +78,9 @@ mod tests {
     fn accepts_json_media_types_only() {
         assert!(is_json("application/json"));
         assert!(is_json("Application/JSON; charset=utf-8"));
-        assert!(is_json("application/merge-patch+json"));
+        assert!(is_json("application/json;odata.metadata=minimal"));
+        assert!(!is_json("application/json; charset=utf-16"));
+        assert!(!is_json("application/vnd.other+json"));
         assert!(!is_json("text/plain"));
         assert!(!is_json("application/x-www-form-urlencoded"));
         assert!(!is_json(""));

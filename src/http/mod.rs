@@ -4,6 +4,7 @@
 
 pub mod body;
 pub mod entity_tag;
+pub mod path;
 pub mod prefer;
 pub mod request_ids;
 pub mod service_root;

@@ -46,7 +46,9 @@ impl FromRequestParts<AppState> for ServiceRoot {
             .extensions
             .get::<OriginalUri>()
             .map_or_else(|| parts.uri.path(), |original| original.path());
-        let versioned = path.starts_with("/beta/");
+        let versioned = path
+            .get(..6)
+            .is_some_and(|p| p.eq_ignore_ascii_case("/beta/"));
         Ok(ServiceRoot(if versioned {
             format!("{base}/beta")
         } else {

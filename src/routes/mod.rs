@@ -22,13 +22,14 @@ pub fn router() -> Router<AppState> {
 /// Graph's answer to a path it has no resource for.
 async fn unknown_segment(OriginalUri(uri): OriginalUri) -> ApiError {
     let path = uri.path().strip_prefix("/beta").unwrap_or(uri.path());
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
     let known = ["deviceManagement", "remoteActionAudits"];
-    let segment = path
-        .split('/')
-        .filter(|s| !s.is_empty())
+    let segment = segments
+        .iter()
         .enumerate()
-        .find(|(i, s)| known.get(*i) != Some(s))
-        .map_or("", |(_, s)| s);
+        .find(|(i, s)| known.get(*i).is_some_and(|k| k != *s))
+        .or_else(|| segments.iter().enumerate().nth(3))
+        .map_or("", |(_, s)| *s);
 
     let segment = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
     ApiError::BadRequest(format!("Resource not found for the segment '{segment}'."))

@@ -36,6 +36,7 @@ impl SqliteStore {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
         let path = data_dir.join(DATABASE_FILE);
+        check_opens(&path)?;
 
         let synchronous = if synchronous_full { "FULL" } else { "NORMAL" };
         let manager = SqliteConnectionManager::file(&path).with_init(move |conn| {
@@ -78,6 +79,27 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Other(anyhow::anyhow!("a storage task failed: {e}")))?
     }
+}
+
+/// Opens the file once, directly, so that an unusable file or directory is
+/// reported at once and clearly rather than through the pool's retries.
+fn check_opens(path: &Path) -> anyhow::Result<()> {
+    let conn = Connection::open(path)
+        .with_context(|| format!("cannot open the SQLite database {}", path.display()))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .with_context(|| {
+            format!(
+                "cannot use the SQLite database {}: is it a database, and are the file and \
+                 its directory writable?",
+                path.display()
+            )
+        })?;
+    anyhow::ensure!(
+        mode.eq_ignore_ascii_case("wal"),
+        "SQLite refused WAL mode (got {mode})"
+    );
+    Ok(())
 }
 
 fn migrate(conn: &mut Connection) -> anyhow::Result<()> {

@@ -6,7 +6,9 @@ use crate::helpers::{TestApp, graph_error, header, json_with_status, spawn_app};
 
 async fn app_with_audit() -> TestApp {
     let app = spawn_app().await;
-    let created = app.post_audit(r#"{"id": "e1", "action": "remoteLock"}"#).await;
+    let created = app
+        .post_audit(r#"{"id": "e1", "action": "remoteLock"}"#)
+        .await;
     assert_eq!(header(&created, "etag"), "W/\"1\"");
     app
 }
@@ -75,5 +77,9 @@ async fn concurrent_updates_are_never_lost() {
 
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     let fetched = app.get_audit("e1").await;
-    assert_eq!(header(&fetched, "etag"), "W/\"21\"", "one version per update");
+    assert_eq!(
+        header(&fetched, "etag"),
+        "W/\"21\"",
+        "one version per update"
+    );
 }

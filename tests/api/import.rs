@@ -186,3 +186,24 @@ fn without_context(mut entity: Value) -> Value {
     assert!(context.is_some());
     entity
 }
+
+#[tokio::test]
+async fn a_byte_order_mark_and_crlf_endings_are_accepted() {
+    let app = spawn_app().await;
+    let input = "\u{feff}{\"id\": \"b1\", \"action\": \"rebootNow\"}\r\n\
+                 {\"id\": \"b2\", \"action\": \"quickScan\"}\r\n";
+
+    let summary = remote_action_audits::import::import_lines(
+        app.store.as_ref(),
+        &mut Cursor::new(input),
+        |line, reason| panic!("line {line} was rejected: {reason}"),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(summary.imported, 2);
+    assert_eq!(
+        json_with_status(app.get_audit("b2").await, 200).await["action"],
+        "quickScan"
+    );
+}

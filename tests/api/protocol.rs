@@ -132,3 +132,43 @@ async fn count_is_a_bare_integer() {
     assert!(header(&response, "content-type").starts_with("text/plain"));
     assert_eq!(response.text().await.unwrap(), "1");
 }
+
+#[tokio::test]
+async fn path_segments_match_without_regard_to_case() {
+    let app = spawn_app().await;
+    app.post_audit(r#"{"id": "Case-1", "action": "rebootNow"}"#)
+        .await;
+
+    let item = app.client.get(format!(
+        "{}/BETA/DeviceManagement/remoteactionaudits/Case-1",
+        app.address
+    ));
+    let count = app.client.get(format!(
+        "{}/devicemanagement/RemoteActionAudits/$COUNT",
+        app.address
+    ));
+    let other_key = app.get("/deviceManagement/remoteActionAudits/case-1").await;
+
+    let body = json_with_status(item.send().await.unwrap(), 200).await;
+    assert!(
+        body["@odata.context"]
+            .as_str()
+            .unwrap()
+            .contains("/beta/$metadata"),
+        "{body}"
+    );
+    assert_eq!(count.send().await.unwrap().text().await.unwrap(), "1");
+    graph_error(other_key, 404, "ResourceNotFound").await;
+}
+
+#[tokio::test]
+async fn the_segment_past_the_key_is_named() {
+    let app = spawn_app().await;
+
+    let response = app
+        .get("/deviceManagement/remoteActionAudits/a1/details")
+        .await;
+
+    let message = graph_error(response, 400, "BadRequest").await;
+    assert_eq!(message, "Resource not found for the segment 'details'.");
+}

@@ -167,6 +167,13 @@ async fn a_non_json_content_type_is_415() {
             .send()
             .await
             .unwrap();
+        let utf16 = app
+            .request(method.clone(), &path)
+            .header("content-type", "application/json; charset=utf-16")
+            .body(r#"{"actionState": "done", "action": "rebootNow"}"#)
+            .send()
+            .await
+            .unwrap();
         let missing = app.request(method, &path).body("{}").send().await.unwrap();
 
         let message = graph_error(form, 415, "UnsupportedMediaType").await;
@@ -174,6 +181,7 @@ async fn a_non_json_content_type_is_415() {
             message.contains("application/x-www-form-urlencoded"),
             "{message}"
         );
+        graph_error(utf16, 415, "UnsupportedMediaType").await;
         graph_error(missing, 415, "UnsupportedMediaType").await;
     }
 
@@ -214,4 +222,28 @@ async fn overlong_strings_are_refused() {
     let message = graph_error(app.post_audit(&body).await, 400, "BadRequest").await;
 
     assert!(message.contains("longer than 1024"), "{message}");
+}
+
+#[tokio::test]
+async fn a_malformed_chunked_body_is_400_not_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app().await;
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+
+    stream
+        .write_all(
+            b"POST /beta/deviceManagement/remoteActionAudits HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n",
+        )
+        .await
+        .unwrap();
+    let mut answer = vec![0; 4096];
+    let read = stream.read(&mut answer).await.unwrap();
+
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("could not be read"), "{answer}");
+    assert_eq!(app.count().await, 0);
 }

@@ -174,6 +174,11 @@ fn entity_response(
     stored: &StoredAudit,
     preferences: Preferences,
 ) -> Response {
+    // A page size means nothing for one entity, so it is not applied.
+    let preferences = Preferences {
+        max_page_size: None,
+        ..preferences
+    };
     if preferences.return_minimal {
         let mut response = StatusCode::NO_CONTENT.into_response();
         preferences.announce(&mut response);
