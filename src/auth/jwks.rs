@@ -273,8 +273,7 @@ mod tests {
 
     #[test]
     fn a_key_declared_for_another_algorithm_is_ignored() {
-        let document =
-            br#"{"keys":[{"kty":"RSA","kid":"k","alg":"RS512","n":"sXch","e":"AQAB"}]}"#;
+        let document = br#"{"keys":[{"kty":"RSA","kid":"k","alg":"RS512","n":"sXch","e":"AQAB"}]}"#;
 
         assert!(parse_key_set(document).unwrap().is_empty());
     }

@@ -1,0 +1,1 @@
+//! The limits that keep the server up.
