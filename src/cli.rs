@@ -337,7 +337,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if !state.auth.trust.prefetch().await {
         tracing::warn!("the issuer's keys could not be loaded; retrying on the first request");
     }
-    startup::serve(listener, startup::build_app(state)).await?;
+    startup::serve(listener, state).await?;
     Ok(ExitCode::SUCCESS)
 }
 

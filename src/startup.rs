@@ -143,20 +143,17 @@ fn overloaded() -> ApiError {
     }
 }
 
-/// Serves `app` on `listener` until the process is asked to stop.
-pub async fn serve(listener: TcpListener, app: Router) -> anyhow::Result<()> {
+/// Serves the application on `listener` until the process is asked to stop.
+pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
     let address = listener
         .local_addr()
         .context("the listener has no address")?;
     tracing::info!(listen.address = %address, "serving remoteActionAudits");
 
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("the server stopped with an error")
+    let limits = state.settings.limits.clone();
+    let app = build_app(state);
+    crate::http::connections::serve_connections(listener, app, &limits, shutdown_signal()).await;
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -3,6 +3,7 @@
 //! URLs.
 
 pub mod body;
+pub mod connections;
 pub mod prefer;
 pub mod request_ids;
 pub mod service_root;

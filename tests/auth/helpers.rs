@@ -44,7 +44,7 @@ impl TestApp {
 
         let address = format!("http://{}", settings.listen);
         let state = AppState::new(store.clone(), settings).unwrap();
-        tokio::spawn(startup::serve(listener, startup::build_app(state)));
+        tokio::spawn(startup::serve(listener, state));
 
         TestApp {
             address,
