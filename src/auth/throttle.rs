@@ -250,6 +250,28 @@ mod tests {
         assert_eq!(buckets[&b_writes].tokens, 1.0);
     }
 
+    proptest::proptest! {
+        /// However requests interleave, no app gets more than its limit of
+        /// one window at once, and a refusal always names a wait.
+        #[test]
+        fn no_app_exceeds_its_limit(
+            requests in proptest::collection::vec((0u8..3, proptest::bool::ANY), 0..200),
+        ) {
+            let throttle = Throttle::new(settings(5, 20));
+            let mut admitted = [0u32; 3];
+
+            for (app, write) in requests {
+                let access = if write { Access::Write } else { Access::Read };
+                match throttle.admit("t", &app.to_string(), access) {
+                    Ok(()) => admitted[usize::from(app)] += 1,
+                    Err(wait) => proptest::prop_assert!(wait >= 1),
+                }
+            }
+
+            proptest::prop_assert!(admitted.iter().all(|count| *count <= 20));
+        }
+    }
+
     #[test]
     fn disabled_throttling_admits_everything() {
         let mut limits = settings(0, 0);

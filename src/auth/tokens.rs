@@ -198,6 +198,13 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_lifetime_text_parses_or_is_refused_without_panic(text in "\\PC{0,12}") {
+            let _ = parse_lifetime(&text);
+        }
+    }
+
     #[test]
     fn application_tokens_carry_roles_and_delegated_ones_scp() {
         let signer = LocalSigner::new(SigningKey::generate());
