@@ -1,17 +1,25 @@
-//! The command line: `serve`, `import`, and the options they share.
+//! The command line: `serve`, `import`, `token`, and the options they share.
 //!
 //! Every option can also be set by an environment variable (`RAA_...`), so
-//! a deployment can be configured without flags.
+//! a deployment can be configured without flags. The local signing key
+//! itself is read only from the environment (`RAA_SIGNING_KEY`) or a file,
+//! never from a flag, so that it does not show in the process list.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::startup::{self, AppState, Settings};
+use crate::auth::jwks::{DEFAULT_REFRESH_INTERVAL, JwksSource, OidcSettings};
+use crate::auth::throttle::ThrottleSettings;
+use crate::auth::tokens::{LOCAL_APP_ID, LOCAL_TENANT_ID, parse_lifetime};
+use crate::auth::verify::{DEFAULT_LEEWAY_SECS, TrustSettings};
+use crate::auth::{AuthSettings, GrantKind, KeySource, LocalSigner, TokenRequest};
+use crate::startup::{self, AppState, ServerLimits, Settings};
 use crate::storage::AuditStore;
 use crate::storage::sqlite::SqliteStore;
 use crate::telemetry::{self, LogFormat};
@@ -29,6 +37,8 @@ enum Command {
     Serve(ServeArgs),
     /// Load audits from a JSON Lines file.
     Import(ImportArgs),
+    /// Print a bearer token signed with the local signing key.
+    Token(TokenArgs),
 }
 
 /// Where the data lives; shared by every subcommand.
@@ -75,6 +85,202 @@ struct ServeArgs {
     /// Log line format.
     #[arg(long, env = "RAA_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
+
+    #[command(flatten)]
+    key: KeyArgs,
+
+    #[command(flatten)]
+    oidc: OidcArgs,
+
+    #[command(flatten)]
+    throttle: ThrottleArgs,
+
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Where the local signing key is, when not in the data directory.
+#[derive(Debug, Args)]
+struct KeyArgs {
+    /// A signing key file shared by several nodes [default: <data-dir>/signing-key,
+    /// created at first start]. RAA_SIGNING_KEY, if set, holds the key itself.
+    #[arg(long, env = "RAA_SIGNING_KEY_FILE")]
+    signing_key_file: Option<PathBuf>,
+}
+
+impl KeyArgs {
+    fn source(&self, data_dir: &std::path::Path) -> KeySource {
+        if let Ok(value) = std::env::var("RAA_SIGNING_KEY") {
+            return KeySource::Value(value);
+        }
+        match &self.signing_key_file {
+            Some(path) => KeySource::File(path.clone()),
+            None => KeySource::DataDir(data_dir.to_owned()),
+        }
+    }
+}
+
+/// Trusting an OpenID Connect issuer (such as Entra ID) instead of the
+/// local key.
+#[derive(Debug, Args)]
+struct OidcArgs {
+    /// The issuer's exact `iss` (e.g. https://sts.windows.net/{tenant}/).
+    #[arg(long, env = "RAA_OIDC_ISSUER", requires = "oidc_jwks")]
+    oidc_issuer: Option<String>,
+
+    /// The issuer's key set: a JWKS URL or a file.
+    #[arg(long, env = "RAA_OIDC_JWKS", requires = "oidc_issuer")]
+    oidc_jwks: Option<String>,
+
+    /// The accepted audiences (comma-separated).
+    #[arg(
+        long,
+        env = "RAA_OIDC_AUDIENCE",
+        value_delimiter = ',',
+        default_value = "https://graph.microsoft.com,00000003-0000-0000-c000-000000000000"
+    )]
+    oidc_audience: Vec<String>,
+
+    /// The tenant (`tid`) tokens must be for.
+    #[arg(long, env = "RAA_OIDC_TENANT_ID")]
+    oidc_tenant_id: Option<String>,
+
+    /// The clock skew allowed on `exp` and `nbf`, in seconds.
+    #[arg(long, env = "RAA_TOKEN_CLOCK_SKEW_SECS", default_value_t = DEFAULT_LEEWAY_SECS,
+          value_parser = clap::value_parser!(u64).range(0..=600))]
+    token_clock_skew_secs: u64,
+}
+
+impl OidcArgs {
+    fn trust(&self, key: KeySource) -> anyhow::Result<TrustSettings> {
+        let (Some(issuer), Some(jwks)) = (&self.oidc_issuer, &self.oidc_jwks) else {
+            return Ok(TrustSettings::Local(key));
+        };
+        Ok(TrustSettings::Oidc(OidcSettings {
+            issuer: issuer.clone(),
+            audiences: self.oidc_audience.clone(),
+            tenant_id: self.oidc_tenant_id.clone(),
+            jwks: JwksSource::parse(jwks)?,
+            leeway_secs: self.token_clock_skew_secs,
+            refresh_interval: DEFAULT_REFRESH_INTERVAL,
+        }))
+    }
+}
+
+/// Throttling, per 20 seconds by default, as Intune does.
+#[derive(Debug, Args)]
+struct ThrottleArgs {
+    /// Turn throttling off.
+    #[arg(long, env = "RAA_THROTTLE_DISABLED")]
+    throttle_disabled: bool,
+
+    /// The window the limits below are counted over, in seconds.
+    #[arg(long, env = "RAA_THROTTLE_WINDOW_SECS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    throttle_window_secs: u64,
+
+    /// Writes per window by one app in one tenant.
+    #[arg(long, env = "RAA_THROTTLE_APP_WRITES", default_value_t = 200)]
+    throttle_app_writes: u32,
+
+    /// Writes per window by all apps of one tenant.
+    #[arg(long, env = "RAA_THROTTLE_TENANT_WRITES", default_value_t = 400)]
+    throttle_tenant_writes: u32,
+
+    /// Requests per window by one app in one tenant.
+    #[arg(long, env = "RAA_THROTTLE_APP_REQUESTS", default_value_t = 2000)]
+    throttle_app_requests: u32,
+
+    /// Requests per window by all apps of one tenant.
+    #[arg(long, env = "RAA_THROTTLE_TENANT_REQUESTS", default_value_t = 4000)]
+    throttle_tenant_requests: u32,
+}
+
+impl ThrottleArgs {
+    fn settings(&self) -> ThrottleSettings {
+        ThrottleSettings {
+            enabled: !self.throttle_disabled,
+            window: Duration::from_secs(self.throttle_window_secs),
+            app_writes: self.throttle_app_writes,
+            tenant_writes: self.throttle_tenant_writes,
+            app_requests: self.throttle_app_requests,
+            tenant_requests: self.throttle_tenant_requests,
+        }
+    }
+}
+
+/// Limits on connections and requests.
+#[derive(Debug, Args)]
+struct LimitArgs {
+    /// The longest a request may take, in seconds.
+    #[arg(long, env = "RAA_REQUEST_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    request_timeout_secs: u64,
+
+    /// How long a connection may stay silent before it is closed, in seconds.
+    #[arg(long, env = "RAA_IDLE_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    idle_timeout_secs: u64,
+
+    /// The largest request head (request line and headers), in bytes.
+    #[arg(long, env = "RAA_MAX_HEADER_BYTES", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u64).range(8192..=1024 * 1024))]
+    max_header_bytes: u64,
+
+    /// The most open connections.
+    #[arg(long, env = "RAA_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+
+    /// The most requests in progress; more get 503 with Retry-After.
+    #[arg(long, env = "RAA_MAX_CONCURRENT_REQUESTS", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_concurrent_requests: u64,
+}
+
+impl LimitArgs {
+    fn settings(&self) -> ServerLimits {
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        ServerLimits {
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            max_header_bytes: size(self.max_header_bytes),
+            max_connections: size(self.max_connections),
+            max_concurrent_requests: size(self.max_concurrent_requests),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct TokenArgs {
+    /// The data directory whose signing key signs the token.
+    #[arg(long, env = "RAA_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+
+    #[command(flatten)]
+    key: KeyArgs,
+
+    /// A permission to grant (repeatable) [default:
+    /// DeviceManagementConfiguration.ReadWrite.All].
+    #[arg(long = "scope", value_name = "NAME")]
+    scopes: Vec<String>,
+
+    /// An application token (permissions in `roles`) instead of a delegated
+    /// one (permissions in `scp`).
+    #[arg(long)]
+    app: bool,
+
+    /// How long the token is valid: a number and s, m, h or d.
+    #[arg(long, default_value = "1h", value_parser = parse_lifetime)]
+    expires: Duration,
+
+    /// The tenant (`tid`) of the token.
+    #[arg(long, default_value = LOCAL_TENANT_ID)]
+    tenant_id: String,
+
+    /// The application (`appid`) of the token; throttling counts per app.
+    #[arg(long, default_value = LOCAL_APP_ID)]
+    app_id: String,
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +311,7 @@ pub async fn run() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Import(args) => import(args).await,
+        Command::Token(args) => token(args),
     };
 
     match result {
@@ -118,13 +325,11 @@ pub async fn run() -> ExitCode {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     telemetry::init(args.log_format);
-    if !args.listen.ip().is_loopback() {
-        anyhow::bail!(
-            "refusing to listen on {}: without authentication the service only listens on \
-             loopback",
-            args.listen
-        );
-    }
+    let key = args.key.source(&args.store.data_dir);
+    let auth = AuthSettings {
+        trust: args.oidc.trust(key)?,
+        throttle: args.throttle.settings(),
+    };
 
     let store = args.store.open()?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -136,14 +341,37 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         public_url: args.public_url,
         max_body_bytes: args.max_body_bytes,
         page_size: args.page_size,
+        auth,
+        limits: args.limits.settings(),
     };
     eprintln!("listening on http://{}/beta", settings.listen);
 
-    let state = AppState {
-        store,
-        settings: Arc::new(settings),
+    let state = AppState::new(store, settings)?;
+    if !state.auth.trust.prefetch().await {
+        tracing::warn!("the issuer's keys could not be loaded; retrying on the first request");
+    }
+    startup::serve(listener, state).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn token(args: TokenArgs) -> anyhow::Result<ExitCode> {
+    let signer = LocalSigner::from_source(&args.key.source(&args.data_dir))?;
+    let mut request = TokenRequest {
+        kind: if args.app {
+            GrantKind::Application
+        } else {
+            GrantKind::Delegated
+        },
+        lifetime: args.expires,
+        tenant_id: args.tenant_id,
+        app_id: args.app_id,
+        ..TokenRequest::default()
     };
-    startup::serve(listener, startup::build_app(state)).await?;
+    if !args.scopes.is_empty() {
+        request.permissions = args.scopes;
+    }
+
+    println!("{}", signer.mint(&request)?);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,9 +7,11 @@
 //! - [`odata`]: query options and the `$filter` language;
 //! - [`storage`]: the store interface and its SQLite and PostgreSQL stores;
 //! - [`http`] and [`routes`]: Graph's HTTP conventions and the handlers;
+//! - [`auth`]: bearer tokens, permissions and throttling;
 //! - [`error`]: the one error type, mapped to Graph error bodies;
 //! - [`startup`], [`cli`], [`import`], [`telemetry`]: running it all.
 
+pub mod auth;
 pub mod cli;
 pub mod domain;
 pub mod error;

@@ -3,6 +3,7 @@
 //! URLs.
 
 pub mod body;
+pub mod connections;
 pub mod entity_tag;
 pub mod path;
 pub mod prefer;

@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use remote_action_audits::auth::verify::TrustSettings;
+use remote_action_audits::auth::{KeySource, LocalSigner, TokenRequest};
 use remote_action_audits::startup::{self, AppState, Settings};
 use remote_action_audits::storage::AuditStore;
 use remote_action_audits::storage::sqlite::SqliteStore;
@@ -35,6 +37,7 @@ pub(crate) struct TestApp {
     pub(crate) address: String,
     pub(crate) client: reqwest::Client,
     pub(crate) store: Arc<dyn AuditStore>,
+    pub(crate) data_dir: std::path::PathBuf,
     _temp: Option<tempfile::TempDir>,
     server: JoinHandle<()>,
 }
@@ -74,24 +77,37 @@ pub(crate) async fn spawn_app_on(data_dir: &Path, adjust: impl FnOnce(&mut Setti
         data_dir: data_dir.to_path_buf(),
         ..Settings::default()
     };
+    settings.auth.trust = TrustSettings::Local(KeySource::DataDir(data_dir.to_path_buf()));
     adjust(&mut settings);
 
-    let state = AppState {
-        store: store.clone(),
-        settings: Arc::new(settings),
-    };
-    let app = startup::build_app(state);
+    let state = AppState::new(store.clone(), settings).expect("the app state builds");
     let server = tokio::spawn(async move {
-        let _ = startup::serve(listener, app).await;
+        let _ = startup::serve(listener, state).await;
     });
 
     TestApp {
         address: format!("http://{listen}"),
-        client: reqwest::Client::new(),
+        client: authorized_client(data_dir),
         store,
+        data_dir: data_dir.to_path_buf(),
         _temp: None,
         server,
     }
+}
+
+/// A read-write token signed with the data dir's key.
+pub(crate) fn read_write_token(data_dir: &Path) -> String {
+    let signer = LocalSigner::for_data_dir(data_dir).expect("the signing key loads");
+    signer.mint(&TokenRequest::default()).expect("a token")
+}
+
+/// A client that sends a read-write token with every request.
+fn authorized_client(data_dir: &Path) -> reqwest::Client {
+    let token = read_write_token(data_dir);
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = format!("Bearer {token}").parse().expect("a header value");
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    reqwest::Client::builder().default_headers(headers).build().expect("a client")
 }
 
 /// Logs stay silent unless `TEST_LOG` is set.

@@ -231,14 +231,14 @@ async fn a_malformed_chunked_body_is_400_not_413() {
     let app = spawn_app().await;
     let address = app.address.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let token = crate::helpers::read_write_token(&app.data_dir);
+    let request = format!(
+        "POST /beta/deviceManagement/remoteActionAudits HTTP/1.1\r\nHost: x\r\n\
+         Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\n\r\nZZ\r\n"
+    );
 
-    stream
-        .write_all(
-            b"POST /beta/deviceManagement/remoteActionAudits HTTP/1.1\r\nHost: x\r\n\
-              Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n",
-        )
-        .await
-        .unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
     let mut answer = vec![0; 4096];
     let read = stream.read(&mut answer).await.unwrap();
 
