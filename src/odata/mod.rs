@@ -2,3 +2,5 @@
 //! `$count`, `$search` and skip tokens.
 
 pub mod filter;
+pub mod lexer;
+pub mod translate;

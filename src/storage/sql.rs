@@ -31,6 +31,15 @@ impl Dialect {
             Dialect::Postgres => format!("strpos({haystack}, {needle}) > 0"),
         }
     }
+
+    /// A condition that `haystack` ends with `needle`, which is `length`
+    /// characters long (all three SQL operands).
+    pub fn ends_with(self, haystack: &str, needle: &str, length: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("substr({haystack}, -({length})) = {needle}"),
+            Dialect::Postgres => format!("right({haystack}, {length}) = {needle}"),
+        }
+    }
 }
 
 /// A parameter value.
