@@ -3,4 +3,6 @@
 
 pub mod filter;
 pub mod lexer;
+pub mod query;
+pub mod skip_token;
 pub mod translate;

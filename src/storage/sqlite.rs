@@ -27,6 +27,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct SqliteStore {
     pool: r2d2::Pool<SqliteConnectionManager>,
     path: PathBuf,
+    /// The instance secret, read once: it never changes once made.
+    secret: tokio::sync::OnceCell<Vec<u8>>,
 }
 
 impl SqliteStore {
@@ -54,7 +56,11 @@ impl SqliteStore {
         let mut conn = pool.get().context("cannot open a SQLite connection")?;
         migrate(&mut conn).context("cannot migrate the SQLite schema")?;
         drop(conn);
-        Ok(Self { pool, path })
+        Ok(Self {
+            pool,
+            path,
+            secret: tokio::sync::OnceCell::new(),
+        })
     }
 
     /// The database file.
@@ -310,6 +316,23 @@ impl AuditStore for SqliteStore {
     }
 
     async fn instance_secret(&self) -> StoreResult<Vec<u8>> {
+        self.secret
+            .get_or_try_init(|| self.read_or_make_secret())
+            .await
+            .cloned()
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.with_conn(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(store_error)
+        })
+        .await
+    }
+}
+
+impl SqliteStore {
+    async fn read_or_make_secret(&self) -> StoreResult<Vec<u8>> {
         self.with_conn(|conn| {
             let select = "SELECT value FROM instance_secrets WHERE name = 'skip_token'";
             let stored = conn.query_row(select, [], |r| r.get(0)).optional();
@@ -325,14 +348,6 @@ impl AuditStore for SqliteStore {
             )
             .map_err(store_error)?;
             conn.query_row(select, [], |r| r.get(0))
-                .map_err(store_error)
-        })
-        .await
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        self.with_conn(|conn| {
-            conn.query_row("SELECT 1", [], |_| Ok(()))
                 .map_err(store_error)
         })
         .await
