@@ -132,7 +132,8 @@ impl Page {
             _ => state.store.list(&query).await?,
         };
 
-        let more = audits.len() as u64 > limit;
+        // Another page follows if the store had more and `$top` wants more.
+        let more = audits.len() as u64 > limit && limit < remaining;
         audits.truncate(limit as usize);
         Ok(Self {
             served: served + audits.len() as u64,
