@@ -457,7 +457,8 @@ async fn orderby_sorts_on_several_keys_with_id_breaking_ties() {
         text(a, "deviceDisplayName")
             .cmp(&text(b, "deviceDisplayName"))
             .then(ticks(b).cmp(&ticks(a)))
-            .then(a["id"].as_str().cmp(&b["id"].as_str()))
+            // The id tie-breaker follows the direction of the last key.
+            .then(b["id"].as_str().cmp(&a["id"].as_str()))
     });
     let expected: Vec<String> = rows
         .iter()
