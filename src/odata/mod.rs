@@ -2,3 +2,7 @@
 //! `$count`, `$search` and skip tokens.
 
 pub mod filter;
+pub mod lexer;
+pub mod query;
+pub mod skip_token;
+pub mod translate;

@@ -31,6 +31,15 @@ impl Dialect {
             Dialect::Postgres => format!("strpos({haystack}, {needle}) > 0"),
         }
     }
+
+    /// A condition that `haystack` ends with `needle`, which is `length`
+    /// characters long (all three SQL operands).
+    pub fn ends_with(self, haystack: &str, needle: &str, length: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("substr({haystack}, -({length})) = {needle}"),
+            Dialect::Postgres => format!("right({haystack}, {length}) = {needle}"),
+        }
+    }
 }
 
 /// A parameter value.
@@ -115,13 +124,16 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    /// Makes the ordering total by appending `id` unless it is there.
+    /// Makes the ordering total by appending `id` unless it is there. The
+    /// tie-breaker runs in the direction of the last key, so that one index
+    /// such as `(request_ticks, id)`, read backwards, answers `desc` too.
     pub fn with_order(mut self, keys: Vec<OrderKey>) -> Self {
         self.order = keys;
         if !self.order.iter().any(|k| k.property == Property::Id) {
+            let descending = self.order.last().is_some_and(|k| k.descending);
             self.order.push(OrderKey {
                 property: Property::Id,
-                descending: false,
+                descending,
             });
         }
         self

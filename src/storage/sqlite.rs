@@ -20,13 +20,18 @@ use super::sql::{self, AuditRow, Dialect, ListQuery, SqlValue};
 use super::{AuditStore, ImportOutcome, StoreError, StoreResult};
 use crate::domain::{AuditInput, RemoteActionAudit, StoredAudit};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/sqlite/0001_audits.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/sqlite/0001_audits.sql")),
+    (2, include_str!("migrations/sqlite/0002_filter_indexes.sql")),
+];
 const DATABASE_FILE: &str = "audits.sqlite3";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct SqliteStore {
     pool: r2d2::Pool<SqliteConnectionManager>,
     path: PathBuf,
+    /// The instance secret, read once: it never changes once made.
+    secret: tokio::sync::OnceCell<Vec<u8>>,
 }
 
 impl SqliteStore {
@@ -55,7 +60,11 @@ impl SqliteStore {
         let mut conn = pool.get().context("cannot open a SQLite connection")?;
         migrate(&mut conn).context("cannot migrate the SQLite schema")?;
         drop(conn);
-        Ok(Self { pool, path })
+        Ok(Self {
+            pool,
+            path,
+            secret: tokio::sync::OnceCell::new(),
+        })
     }
 
     /// The database file.
@@ -332,6 +341,23 @@ impl AuditStore for SqliteStore {
     }
 
     async fn instance_secret(&self) -> StoreResult<Vec<u8>> {
+        self.secret
+            .get_or_try_init(|| self.read_or_make_secret())
+            .await
+            .cloned()
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.with_conn(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(store_error)
+        })
+        .await
+    }
+}
+
+impl SqliteStore {
+    async fn read_or_make_secret(&self) -> StoreResult<Vec<u8>> {
         self.with_conn(|conn| {
             let select = "SELECT value FROM instance_secrets WHERE name = 'skip_token'";
             let stored = conn.query_row(select, [], |r| r.get(0)).optional();
@@ -351,12 +377,82 @@ impl AuditStore for SqliteStore {
         })
         .await
     }
+}
 
-    async fn ping(&self) -> StoreResult<()> {
-        self.with_conn(|conn| {
-            conn.query_row("SELECT 1", [], |_| Ok(()))
-                .map_err(store_error)
-        })
-        .await
+#[cfg(test)]
+mod query_plan_tests {
+    //! The common list queries must be answered from indexes: no full scan
+    //! of `audits` and no temporary b-tree for the ordering.
+
+    use super::*;
+    use crate::odata::query::{QueryOptions, Resource};
+
+    fn plan(raw_query: &str) -> Vec<String> {
+        let data = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(data.path(), false).unwrap();
+        let options = QueryOptions::parse(Some(raw_query), Resource::Collection, false).unwrap();
+        let query = ListQuery {
+            filter: options.filter,
+            search: options.search,
+            after: None,
+            limit: 100,
+            ..ListQuery::default()
+        }
+        .with_order(options.order);
+
+        let (sql, values) = sql::select_page(&query, Dialect::Sqlite);
+        let conn = store.pool.get().unwrap();
+        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        statement
+            .query_map(params(&values), |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// Asserts that `raw_query` is answered without a full scan or a sort,
+    /// through `index`.
+    fn assert_indexed(raw_query: &str, index: &str) {
+        let plan = plan(raw_query).join(" | ");
+        assert!(
+            plan.contains(&format!("INDEX {index} ")) || plan.ends_with(index),
+            "{plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{raw_query}: {plan}");
+        assert!(
+            !plan.contains("SCAN audits") || plan.contains("SCAN audits USING"),
+            "{plan}"
+        );
+    }
+
+    #[test]
+    fn state_and_time_range_newest_first() {
+        assert_indexed(
+            "$filter=actionState%20eq%20'done'%20and%20requestDateTime%20ge%20\
+             2026-01-01T00:00:00Z%20and%20requestDateTime%20lt%202026-02-01T00:00:00Z\
+             &$orderby=requestDateTime%20desc",
+            "audits_by_state_time",
+        );
+        assert_indexed("$orderby=requestDateTime%20desc", "audits_by_time");
+    }
+
+    #[test]
+    fn equality_filters_in_id_order() {
+        assert_indexed("$filter=action%20eq%20'remoteLock'", "audits_by_action_id");
+        assert_indexed("$filter=actionState%20eq%20'failed'", "audits_by_state_id");
+        assert_indexed("$filter=managedDeviceId%20eq%20'x'", "audits_by_device_id");
+        assert_indexed(
+            "$filter=initiatedByUserPrincipalName%20eq%20'x'",
+            "audits_by_initiator_id",
+        );
+    }
+
+    #[test]
+    fn prefix_by_name_and_the_unfiltered_walk() {
+        assert_indexed(
+            "$filter=startswith(deviceDisplayName,'desk')&$orderby=deviceDisplayName",
+            "audits_by_device_name",
+        );
+        assert_indexed("", "sqlite_autoindex_audits_1");
     }
 }

@@ -2,7 +2,7 @@
 //! set and on single audits.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,6 +16,7 @@ use crate::http::entity_tag::{IfMatch, entity_tag};
 use crate::http::json_response;
 use crate::http::prefer::Preferences;
 use crate::http::service_root::ServiceRoot;
+use crate::odata::query::{QueryOptions, Resource};
 use crate::startup::AppState;
 
 pub mod list;
@@ -80,16 +81,22 @@ async fn get_one(
     root: ServiceRoot,
     preferences: Preferences,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
+    let options = QueryOptions::parse(
+        raw.as_deref(),
+        Resource::Entity,
+        preferences.include_unknown_enum_members,
+    )?;
     let stored = state
         .store
         .get(&id)
         .await?
         .ok_or_else(|| ApiError::audit_not_found(&id))?;
-    Ok(entity_response(
-        StatusCode::OK,
+    Ok(selected_entity_response(
         &root,
         &stored,
+        &options,
         preferences.without_minimal(),
     ))
 }
@@ -188,23 +195,45 @@ fn entity_response(
         return response;
     }
 
-    let rendering = Rendering {
-        select: None,
-        include_unknown_enum_members: preferences.include_unknown_enum_members,
-    };
-    let mut body = Map::new();
-    body.insert(
-        "@odata.context".into(),
-        root.context(&format!("{ENTITY_SET_PATH}/$entity")).into(),
+    let mut response = json_response(
+        status,
+        &entity_body(root, stored, &QueryOptions::default(), preferences),
     );
-    body.extend(stored.audit.to_json(rendering));
-
-    let mut response = json_response(status, &Value::Object(body));
     preferences.announce(&mut response);
     response
         .headers_mut()
         .insert(header::ETAG, entity_tag(stored.version));
     response
+}
+
+/// One audit as `GET` returns it, narrowed by `$select`.
+fn selected_entity_response(
+    root: &ServiceRoot,
+    stored: &StoredAudit,
+    options: &QueryOptions,
+    preferences: Preferences,
+) -> Response {
+    let body = entity_body(root, stored, options, preferences);
+    let mut response = json_response(StatusCode::OK, &body);
+    preferences.announce(&mut response);
+    response
+}
+
+fn entity_body(
+    root: &ServiceRoot,
+    stored: &StoredAudit,
+    options: &QueryOptions,
+    preferences: Preferences,
+) -> Value {
+    let rendering = Rendering {
+        select: options.select.as_deref(),
+        include_unknown_enum_members: preferences.include_unknown_enum_members,
+    };
+    let fragment = format!("{}/$entity", options.context_fragment(ENTITY_SET_PATH));
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), root.context(&fragment).into());
+    body.extend(stored.audit.to_json(rendering));
+    Value::Object(body)
 }
 
 /// Percent-encodes an id for use as one path segment.
