@@ -107,7 +107,10 @@ fn authorized_client(data_dir: &Path) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     let value = format!("Bearer {token}").parse().expect("a header value");
     headers.insert(reqwest::header::AUTHORIZATION, value);
-    reqwest::Client::builder().default_headers(headers).build().expect("a client")
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("a client")
 }
 
 /// Logs stay silent unless `TEST_LOG` is set.

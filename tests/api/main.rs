@@ -5,5 +5,6 @@ mod concurrency;
 mod crud;
 mod helpers;
 mod import;
+mod odata;
 mod protocol;
 mod validation;

@@ -86,6 +86,12 @@ def service():
         running.stop()
 
 
+@pytest.fixture(scope="session")
+def read_write_token(service):
+    """A token from `remote-action-audits token`, as the README shows."""
+    return service.run("token").strip()
+
+
 @pytest.fixture
-def client(service):
-    return graph_client(service.base_url)
+def client(service, read_write_token):
+    return graph_client(service.base_url, read_write_token)

@@ -68,7 +68,13 @@ async fn create(
         root.0,
         encode_key(&stored.audit.id)
     );
-    let mut response = entity_response(StatusCode::CREATED, &root, &stored, preferences);
+    let mut response = entity_response(
+        StatusCode::CREATED,
+        &root,
+        &stored,
+        &QueryOptions::default(),
+        preferences,
+    );
     if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -93,7 +99,8 @@ async fn get_one(
         .get(&id)
         .await?
         .ok_or_else(|| ApiError::audit_not_found(&id))?;
-    Ok(selected_entity_response(
+    Ok(entity_response(
+        StatusCode::OK,
         &root,
         &stored,
         &options,
@@ -161,7 +168,14 @@ async fn update(
         .store
         .update(id, &input, if_match.expected_version())
         .await?;
-    Ok(entity_response(StatusCode::OK, &root, &stored, preferences))
+    let options = QueryOptions::default();
+    Ok(entity_response(
+        StatusCode::OK,
+        &root,
+        &stored,
+        &options,
+        preferences,
+    ))
 }
 
 /// `DELETE /deviceManagement/remoteActionAudits/{id}`
@@ -174,11 +188,13 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// One audit at the JSON root, or `204` when `return=minimal` was asked.
+/// One audit at the JSON root, or `204` when `return=minimal` was asked;
+/// either way with its entity tag.
 fn entity_response(
     status: StatusCode,
     root: &ServiceRoot,
     stored: &StoredAudit,
+    options: &QueryOptions,
     preferences: Preferences,
 ) -> Response {
     // A page size means nothing for one entity, so it is not applied.
@@ -186,36 +202,16 @@ fn entity_response(
         max_page_size: None,
         ..preferences
     };
-    if preferences.return_minimal {
-        let mut response = StatusCode::NO_CONTENT.into_response();
-        preferences.announce(&mut response);
-        response
-            .headers_mut()
-            .insert(header::ETAG, entity_tag(stored.version));
-        return response;
-    }
 
-    let mut response = json_response(
-        status,
-        &entity_body(root, stored, &QueryOptions::default(), preferences),
-    );
+    let mut response = if preferences.return_minimal {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        json_response(status, &entity_body(root, stored, options, preferences))
+    };
     preferences.announce(&mut response);
     response
         .headers_mut()
         .insert(header::ETAG, entity_tag(stored.version));
-    response
-}
-
-/// One audit as `GET` returns it, narrowed by `$select`.
-fn selected_entity_response(
-    root: &ServiceRoot,
-    stored: &StoredAudit,
-    options: &QueryOptions,
-    preferences: Preferences,
-) -> Response {
-    let body = entity_body(root, stored, options, preferences);
-    let mut response = json_response(StatusCode::OK, &body);
-    preferences.announce(&mut response);
     response
 }
 

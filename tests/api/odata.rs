@@ -3,60 +3,32 @@
 //! here from the same JSON Lines file with plain Rust predicates.
 
 use std::collections::HashSet;
-use std::io::BufReader;
-use std::sync::Arc;
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use remote_action_audits::domain::DateTimeOffset;
 use remote_action_audits::domain::enums::{ACTION_STATE, EnumType, REMOTE_ACTION};
-use remote_action_audits::startup::{AppState, Settings, build_app};
-use remote_action_audits::storage::sqlite::SqliteStore;
 use serde_json::{Value, json};
 
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/data/audits-2k.jsonl"
-);
+use crate::helpers;
 
 /// A running app with the sample imported, and the sample itself.
 struct TestApp {
     base: String,
     client: reqwest::Client,
     rows: Vec<Value>,
-    _data: tempfile::TempDir,
+    _app: helpers::TestApp,
 }
 
 async fn spawn_app() -> TestApp {
-    let data = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(data.path(), false).unwrap());
-    let file = std::fs::File::open(SAMPLE).unwrap();
-    let summary = remote_action_audits::import::import_lines(
-        store.as_ref(),
-        &mut BufReader::new(file),
-        |line, reason| panic!("line {line}: {reason}"),
-    )
-    .await
-    .unwrap();
+    let app = helpers::spawn_app().await;
+    let summary = app.import_sample().await;
     assert_eq!(summary.imported, 2000);
 
-    let state = AppState {
-        store,
-        settings: Arc::new(Settings::default()),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/beta", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, build_app(state)).await });
-
-    let rows = std::fs::read_to_string(SAMPLE)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
     TestApp {
-        base,
-        client: reqwest::Client::new(),
-        rows,
-        _data: data,
+        base: format!("{}/beta", app.address),
+        client: app.client.clone(),
+        rows: helpers::sample_audits(),
+        _app: app,
     }
 }
 
