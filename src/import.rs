@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::domain::{AuditInput, BodyKind, RemoteActionAudit};
 use crate::storage::AuditStore;
 
-const BATCH_SIZE: usize = 2000;
+const BATCH_SIZE: usize = 20_000;
 /// The longest line accepted, as the API's default body limit.
 const MAX_LINE_BYTES: usize = 1024 * 1024;
 const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
