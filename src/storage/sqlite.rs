@@ -342,17 +342,16 @@ impl AuditStore for SqliteStore {
             // One change sequence number per audit, reserved in one step;
             // those of audits already present are left unused.
             let last = reserve_change_seqs(&tx, audits.len() as i64)?;
-            let mut next = last - audits.len() as i64 + 1;
+            let first = last - audits.len() as i64 + 1;
 
             let mut outcome = ImportOutcome::default();
-            for audit in &audits {
+            for (change_seq, audit) in (first..).zip(&audits) {
                 if exists(&tx, &audit.id)? {
                     outcome.already_present += 1;
                 } else {
-                    insert_row_at(&tx, audit, next)?;
+                    insert_row_at(&tx, audit, change_seq)?;
                     outcome.inserted += 1;
                 }
-                next += 1;
             }
             tx.commit().map_err(store_error)?;
             Ok(outcome)
