@@ -14,9 +14,9 @@
 //! search  = DQUOTE term DQUOTE                ; or the bare term
 //! ```
 //!
-//! Names and values are percent-decoded as RFC 3986 says, so `+` stays a
-//! plus sign (as in `+02:00` offsets) and a space must be sent as `%20`,
-//! which is what the Graph SDKs do. An unknown option, an option given
+//! Names and values are decoded as Graph decodes them: `+` is a space and
+//! `%XX` a byte, so the plus of an offset such as `+02:00` must be sent as
+//! `%2B` (the Graph SDKs encode every reserved character). An unknown option, an option given
 //! twice (with or without `$`), or one the resource does not support is
 //! refused with 400, as is `$expand`: audits have no navigation properties.
 
@@ -223,8 +223,12 @@ fn decode_pairs(
     Ok(pairs)
 }
 
+/// Decodes a query name or value the way Graph's front end does: `+` is a
+/// space (as HTML forms, `curl --data-urlencode` and Python's `requests`
+/// send it), and a literal plus must be sent as `%2B`.
 fn decode(text: &str) -> Result<String, ApiError> {
-    percent_decode_str(text)
+    let text = text.replace('+', " ");
+    percent_decode_str(&text)
         .decode_utf8()
         .map(|text| text.into_owned())
         .map_err(|_| {
@@ -385,9 +389,9 @@ mod tests {
     }
 
     #[test]
-    fn plus_is_a_plus() {
-        let options = parse("$search=%22a+b%22").unwrap();
-        assert_eq!(options.search.as_deref(), Some("a+b"));
+    fn plus_is_a_space_and_an_encoded_plus_a_plus() {
+        let options = parse("$search=%22a+b%2Bc%22").unwrap();
+        assert_eq!(options.search.as_deref(), Some("a b+c"));
     }
 
     #[test]

@@ -636,3 +636,20 @@ async fn option_names_are_checked_and_the_dollar_is_optional() {
     let message = app.error(&app.url("?$format=json")).await;
     assert!(message.contains("'$format' is not supported"), "{message}");
 }
+
+#[tokio::test]
+async fn a_plus_in_the_query_string_is_a_space() {
+    let app = spawn_app().await;
+    let formed =
+        "?$filter=actionState+eq+'canceled'+and+requestDateTime+ge+2026-10-01T09:00:00%2B09:00";
+    let instant = |text: &str| DateTimeOffset::parse(text).unwrap().ticks();
+    let since = instant("2026-10-01T09:00:00+09:00");
+
+    let ids = app.walk(&app.url(formed), None).await.0;
+
+    let expected = app.expected(|r| {
+        r["actionState"] == "canceled" && instant(r["requestDateTime"].as_str().unwrap()) >= since
+    });
+    assert!(!expected.is_empty());
+    assert_eq!(sorted(ids), expected);
+}
