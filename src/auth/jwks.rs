@@ -86,7 +86,7 @@ struct KeySet {
 pub struct KeySetCache {
     settings: OidcSettings,
     client: reqwest::Client,
-    keys: RwLock<Arc<KeySet>>,
+    keys: Arc<RwLock<Arc<KeySet>>>,
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
 }
 
@@ -108,7 +108,7 @@ impl KeySetCache {
         Ok(Self {
             settings,
             client,
-            keys: RwLock::new(Arc::new(KeySet::default())),
+            keys: Arc::new(RwLock::new(Arc::new(KeySet::default()))),
             last_fetch: tokio::sync::Mutex::new(None),
         })
     }
@@ -167,50 +167,67 @@ impl KeySetCache {
         }
     }
 
+    /// Fetches and stores the key set in a task of its own: a client that
+    /// goes away must not cancel a fetch the rate limit has already counted.
     async fn fetch_and_store(&self) -> bool {
-        match self.fetch().await {
-            Ok(keys) => {
-                tracing::info!(jwks.keys = keys.len(), "loaded the issuer's signing keys");
-                let set = KeySet { keys, loaded: true };
-                *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
-                true
+        let client = self.client.clone();
+        let source = self.settings.jwks.clone();
+        let keys = self.keys.clone();
+
+        let task = tokio::spawn(async move {
+            match fetch(&client, &source).await {
+                Ok(fetched) => {
+                    tracing::info!(
+                        jwks.keys = fetched.len(),
+                        "loaded the issuer's signing keys"
+                    );
+                    let set = KeySet {
+                        keys: fetched,
+                        loaded: true,
+                    };
+                    *keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
+                    true
+                }
+                Err(error) => {
+                    tracing::warn!(error.cause_chain = %format!("{error:#}"), "cannot load the JWKS");
+                    false
+                }
             }
-            Err(error) => {
-                tracing::warn!(error.cause_chain = %format!("{error:#}"), "cannot load the JWKS");
-                false
-            }
-        }
+        });
+        task.await.unwrap_or(false)
     }
 
     fn current(&self) -> Arc<KeySet> {
         self.keys.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
+}
 
-    async fn fetch(&self) -> anyhow::Result<HashMap<String, VerifyingKey>> {
-        let bytes = match &self.settings.jwks {
-            JwksSource::File(path) => tokio::fs::read(path)
-                .await
-                .with_context(|| format!("cannot read {}", path.display()))?,
-            JwksSource::Url(url) => self.download(url).await?,
-        };
-        parse_key_set(&bytes)
-    }
-
-    async fn download(&self, url: &url::Url) -> anyhow::Result<Vec<u8>> {
-        let response = self
-            .client
-            .get(url.clone())
-            .send()
+async fn fetch(
+    client: &reqwest::Client,
+    source: &JwksSource,
+) -> anyhow::Result<HashMap<String, VerifyingKey>> {
+    let bytes = match source {
+        JwksSource::File(path) => tokio::fs::read(path)
             .await
-            .context("the JWKS request failed")?
-            .error_for_status()
-            .context("the JWKS endpoint answered with an error")?;
-        let bytes = response.bytes().await.context("cannot read the JWKS")?;
-        if bytes.len() > MAX_JWKS_BYTES {
-            anyhow::bail!("the JWKS is larger than {MAX_JWKS_BYTES} bytes");
-        }
-        Ok(bytes.to_vec())
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        JwksSource::Url(url) => download(client, url).await?,
+    };
+    parse_key_set(&bytes)
+}
+
+async fn download(client: &reqwest::Client, url: &url::Url) -> anyhow::Result<Vec<u8>> {
+    let response = client
+        .get(url.clone())
+        .send()
+        .await
+        .context("the JWKS request failed")?
+        .error_for_status()
+        .context("the JWKS endpoint answered with an error")?;
+    let bytes = response.bytes().await.context("cannot read the JWKS")?;
+    if bytes.len() > MAX_JWKS_BYTES {
+        anyhow::bail!("the JWKS is larger than {MAX_JWKS_BYTES} bytes");
     }
+    Ok(bytes.to_vec())
 }
 
 /// The usable keys of a JWKS document, by `kid`.

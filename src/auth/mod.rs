@@ -173,12 +173,15 @@ pub async fn require_token(
 }
 
 /// The token of `Authorization: Bearer {token}` (the scheme in any case).
+/// More than one `Authorization` header is refused: a proxy that reads
+/// another of them than this service does could disagree on the caller.
 fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or(AuthError::Missing)?
-        .to_str()
-        .map_err(|_| AuthError::Malformed)?;
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let value = values.next().ok_or(AuthError::Missing)?;
+    if values.next().is_some() {
+        return Err(AuthError::Malformed);
+    }
+    let value = value.to_str().map_err(|_| AuthError::Malformed)?;
     let (scheme, token) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(AuthError::Missing);
@@ -195,6 +198,16 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn two_authorization_headers_are_refused() {
+        let mut headers = with_authorization("Bearer a.b.c");
+        headers.append(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer x.y.z"),
+        );
+        assert!(bearer_token(&headers).is_err());
+    }
 
     fn with_authorization(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();

@@ -129,9 +129,15 @@ impl Property {
 }
 
 /// Folds a string for case-insensitive comparison, the same way on every
-/// store: Unicode lower case, computed here rather than by the database.
+/// store, computed here rather than by the database: each character to its
+/// simple lower case, with no regard to context (like .NET's
+/// `ToLowerInvariant`), so that a fold of a prefix is a prefix of the fold.
+/// Full Unicode lower-casing would not do: it turns a word-final `Σ` into
+/// `ς` but a medial one into `σ`, and `İ` into two characters.
 pub fn fold_case(text: &str) -> String {
-    text.to_lowercase()
+    text.chars()
+        .map(|c| c.to_lowercase().next().unwrap_or(c))
+        .collect()
 }
 
 #[cfg(test)]
@@ -144,6 +150,15 @@ mod tests {
             assert_eq!(Property::from_name(property.name()), Some(property));
         }
         assert_eq!(Property::from_name("DeviceIMEI"), None);
+    }
+
+    #[test]
+    fn folding_is_per_character() {
+        assert_eq!(fold_case("ΟΔΟΣΟΣ"), "οδοσοσ");
+        assert_eq!(fold_case("ΟΔΟΣ ΑΘΗΝΑ"), "οδοσ αθηνα");
+        assert_eq!(fold_case("İSTANBUL"), "istanbul");
+        assert_eq!(fold_case("DESKTOP-Zoë"), "desktop-zoë");
+        assert!(fold_case("ΟΔΟΣΟΣ").starts_with(&fold_case("ΟΔΟΣ")));
     }
 
     #[test]

@@ -42,13 +42,23 @@ impl RequestIds {
         let client_request_id = headers
             .get("client-request-id")
             .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty() && v.len() <= 128)
+            .filter(|v| is_plain_id(v))
             .map_or_else(|| request_id.clone(), str::to_owned);
         Self {
             request_id,
             client_request_id,
         }
     }
+}
+
+/// A client request id that can be echoed and logged as it is: 1 to 128
+/// letters, digits and `-_.:{}` (GUIDs in any common form). Anything else
+/// is ignored, as if none was sent.
+fn is_plain_id(value: &str) -> bool {
+    (1..=128).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:{}".contains(c))
 }
 
 /// Adds Graph's headers, normalises stray error bodies and logs the request.

@@ -653,3 +653,35 @@ async fn a_plus_in_the_query_string_is_a_space() {
     assert!(!expected.is_empty());
     assert_eq!(sorted(ids), expected);
 }
+
+#[tokio::test]
+async fn case_is_ignored_character_by_character() {
+    let app = helpers::spawn_app().await;
+    for (id, name) in [("g1", "ΟΔΟΣΟΣ"), ("g2", "ΟΔΟΣ ΑΘΗΝΑ"), ("t1", "İSTANBUL")] {
+        let body = json!({"id": id, "action": "rebootNow", "deviceDisplayName": name});
+        helpers::json_with_status(app.post_audit(&body.to_string()).await, 201).await;
+    }
+    let ids = |filter: &str| {
+        let url = format!(
+            "/deviceManagement/remoteActionAudits?$filter={}&$orderby=id",
+            encode(filter)
+        );
+        let app = &app;
+        async move {
+            let page = helpers::json_with_status(app.get(&url).await, 200).await;
+            ids_of(&page)
+        }
+    };
+
+    assert_eq!(ids("deviceDisplayName eq 'οδοσοσ'").await, ["g1"]);
+    assert_eq!(
+        ids("startswith(deviceDisplayName,'ΟΔΟΣ')").await,
+        ["g1", "g2"]
+    );
+    assert_eq!(
+        ids("startswith(deviceDisplayName,'οδοσ')").await,
+        ["g1", "g2"]
+    );
+    assert_eq!(ids("deviceDisplayName eq 'istanbul'").await, ["t1"]);
+    assert_eq!(ids("startswith(deviceDisplayName,'ist')").await, ["t1"]);
+}

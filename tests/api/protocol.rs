@@ -172,3 +172,43 @@ async fn the_segment_past_the_key_is_named() {
     let message = graph_error(response, 400, "BadRequest").await;
     assert_eq!(message, "Resource not found for the segment 'details'.");
 }
+
+#[tokio::test]
+async fn a_client_request_id_that_could_bend_the_log_is_ignored() {
+    let app = spawn_app().await;
+
+    let response = app
+        .request(Method::GET, "/deviceManagement/remoteActionAudits")
+        .header("client-request-id", r#"a" http.status=500 x=""#)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(
+        header(&response, "client-request-id"),
+        header(&response, "request-id")
+    );
+}
+
+#[tokio::test]
+async fn the_page_size_applied_is_the_one_used() {
+    let app = spawn_app_with(|settings| settings.page_size = 3).await;
+    for i in 0..5 {
+        app.post_audit(&format!(r#"{{"id": "p{i}", "action": "rebootNow"}}"#))
+            .await;
+    }
+
+    let response = app
+        .request(Method::GET, "/deviceManagement/remoteActionAudits")
+        .header("prefer", "odata.maxpagesize=5000")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(
+        header(&response, "preference-applied"),
+        "odata.maxpagesize=3"
+    );
+    let body = json_with_status(response, 200).await;
+    assert_eq!(body["value"].as_array().unwrap().len(), 3);
+}

@@ -13,7 +13,7 @@ use remote_action_audits::auth::jwks::{JwksSource, OidcSettings};
 use remote_action_audits::auth::tokens::{Claims, GRAPH_AUDIENCE};
 use remote_action_audits::auth::verify::TrustSettings;
 
-use crate::helpers::{TestApp, assert_unauthenticated, valid_claims};
+use crate::helpers::{AUDITS, TestApp, assert_unauthenticated, valid_claims};
 
 const ISSUER: &str = "https://issuer.test/tenant-1/v2.0";
 const TENANT: &str = "tenant-1";
@@ -34,6 +34,8 @@ struct Issuer {
     url: String,
     document: Arc<Mutex<String>>,
     fetches: Arc<AtomicUsize>,
+    /// How long the endpoint takes to answer, in milliseconds.
+    delay_ms: Arc<AtomicUsize>,
 }
 
 impl Issuer {
@@ -42,6 +44,7 @@ impl Issuer {
             url: String::new(),
             document: Arc::new(Mutex::new(read_fixture(fixture_name))),
             fetches: Arc::new(AtomicUsize::new(0)),
+            delay_ms: Arc::new(AtomicUsize::new(0)),
         };
         let router = axum::Router::new()
             .route("/keys", axum::routing::get(serve_keys))
@@ -63,6 +66,8 @@ impl Issuer {
 
 async fn serve_keys(State(issuer): State<Issuer>) -> String {
     issuer.fetches.fetch_add(1, Ordering::SeqCst);
+    let delay = issuer.delay_ms.load(Ordering::SeqCst) as u64;
+    tokio::time::sleep(Duration::from_millis(delay)).await;
     issuer.document.lock().unwrap().clone()
 }
 
@@ -227,6 +232,41 @@ async fn a_rotated_key_is_picked_up_by_the_refresh() {
     issuer.publish("jwks-rotated.json");
     let new = rs256("rsa-2", "rsa-2-private.pem", &issuer_claims());
 
+    assert_eq!(app.list_with(&new).await.status(), 200);
+    assert_eq!(issuer.fetches(), 2);
+}
+
+#[tokio::test]
+async fn a_client_that_hangs_up_does_not_cancel_the_refresh() {
+    let issuer = Issuer::spawn("jwks.json").await;
+    let interval = Duration::from_secs(2);
+    let app = spawn_trusting(jwks_url(&issuer), interval).await;
+    let old = rs256("rsa-1", "rsa-1-private.pem", &issuer_claims());
+    assert_eq!(app.list_with(&old).await.status(), 200);
+
+    // The next refresh is due; the key set now answers slowly, and the
+    // first client to ask for the new key gives up before it does.
+    tokio::time::sleep(interval + Duration::from_millis(100)).await;
+    issuer.publish("jwks-rotated.json");
+    issuer.delay_ms.store(1000, Ordering::SeqCst);
+    let new = rs256("rsa-2", "rsa-2-private.pem", &issuer_claims());
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let gave_up = impatient
+        .get(app.url(AUDITS))
+        .bearer_auth(&new)
+        .send()
+        .await;
+    assert!(
+        gave_up.is_err(),
+        "the impatient client should have timed out"
+    );
+
+    // Within the same interval no new fetch is allowed, so the key is only
+    // known if the abandoned fetch still completed.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(app.list_with(&new).await.status(), 200);
     assert_eq!(issuer.fetches(), 2);
 }

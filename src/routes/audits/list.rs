@@ -56,7 +56,13 @@ pub async fn list(
         .map(|token| next_link(&root, &options, &token.sign(&secret)));
     let body = collection_body(&root, &options, &page.audits, count, next_link, preferences);
     let mut response = json_response(StatusCode::OK, &body);
-    preferences.without_minimal().announce(&mut response);
+    // The page size applied is the one used, which the configured page size
+    // may have lowered.
+    let applied = Preferences {
+        max_page_size: preferences.max_page_size.map(|_| page_size),
+        ..preferences.without_minimal()
+    };
+    applied.announce(&mut response);
     Ok(response)
 }
 
