@@ -17,7 +17,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params_from_iter};
 
 use super::sql::{self, AuditRow, Dialect, ListQuery, SqlValue};
-use super::{AuditStore, ImportOutcome, StoreError, StoreResult};
+use super::{AuditStore, ImportOutcome, StoreError, StoreResult, check_version};
 use crate::domain::{AuditInput, RemoteActionAudit, StoredAudit};
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/sqlite/0001_audits.sql"))];
@@ -181,15 +181,6 @@ fn exists(conn: &Connection, id: &str) -> StoreResult<bool> {
     conn.prepare_cached("SELECT 1 FROM audits WHERE id = ?1")
         .and_then(|mut s| s.exists([id]))
         .map_err(store_error)
-}
-
-fn check_version(expected: Option<i64>, current: i64) -> StoreResult<()> {
-    match expected {
-        Some(expected) if expected != current => {
-            Err(StoreError::VersionMismatch { expected, current })
-        }
-        _ => Ok(()),
-    }
 }
 
 #[async_trait]

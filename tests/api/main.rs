@@ -5,4 +5,5 @@ mod crud;
 mod helpers;
 mod import;
 mod protocol;
+mod storage;
 mod validation;
