@@ -39,5 +39,5 @@ start_postgres
 cargo test --test api
 
 step "fault tests (SQLite and PostgreSQL), one at a time"
-cargo test --test faults -- --test-threads=1
+cargo test --test faults -- --test-threads=1 --nocapture
 start_postgres

@@ -81,6 +81,12 @@ impl SqliteStore {
 }
 
 fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    // A database already up to date is only read, so that a read-only
+    // file still opens and serves reads.
+    if applied_version(conn)? >= MIGRATIONS.len() as i64 {
+        return Ok(());
+    }
+
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)",
     )?;
@@ -100,6 +106,23 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// The latest migration applied, 0 for a new database; reads only.
+fn applied_version(conn: &Connection) -> rusqlite::Result<i64> {
+    let bookkept: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE name = 'schema_migrations'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !bookkept {
+        return Ok(0);
+    }
+    conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )
 }
 
 /// Maps SQLite's failures to what they mean for the client.
