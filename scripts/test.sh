@@ -32,7 +32,7 @@ start_postgres() {
 }
 
 step "all tests on SQLite"
-RAA_TEST_DATABASE_URL= cargo test
+RAA_TEST_DATABASE_URL= cargo test --all-targets
 
 step "integration suite on PostgreSQL"
 start_postgres

@@ -547,3 +547,43 @@ impl PostgresStore {
         row.try_get(0).map_err(store_error)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::BodyKind;
+
+    fn audit(id: &str) -> RemoteActionAudit {
+        let body = format!(r#"{{"id": "{id}", "action": "remoteLock"}}"#);
+        let input = AuditInput::parse(body.as_bytes(), BodyKind::Create, false).unwrap();
+        input.into_new_audit().unwrap()
+    }
+
+    #[test]
+    fn a_bulk_insert_numbers_rows_and_change_sequences_in_order() {
+        let (a, b) = (audit("a"), audit("b"));
+
+        let (sql, values) = bulk_insert(&[&a, &b], 41);
+
+        let width = sql::WRITE_COLUMNS.len() + 2;
+        assert_eq!(values.len(), 2 * width);
+        assert!(sql.contains(&format!("(${}, ", width + 1)), "{sql}");
+        assert!(sql.ends_with(&format!("${}) ON CONFLICT (id) DO NOTHING", 2 * width)));
+        assert_eq!(values[width - 1], SqlValue::Integer(41));
+        assert_eq!(values[2 * width - 1], SqlValue::Integer(42));
+        assert_eq!(values[width], SqlValue::Text("b".into()));
+    }
+
+    #[test]
+    fn integers_fit_the_parameter_type_or_are_refused() {
+        let mut out = BytesMut::new();
+
+        let small = SqlValue::Integer(7).to_sql_checked(&Type::INT2, &mut out);
+        let large = SqlValue::Integer(1 << 40).to_sql_checked(&Type::INT4, &mut out);
+        let text = SqlValue::Integer(7).to_sql_checked(&Type::TEXT, &mut out);
+
+        assert!(small.is_ok());
+        assert!(large.is_err());
+        assert!(text.is_err());
+    }
+}

@@ -6,16 +6,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::support::{Server, Store, assert_graph_error, client, wait_until_ok};
 
-/// Runs `pg_ctlcluster` on this machine's cluster.
-fn cluster(action: &str) {
-    let status = Command::new("sh")
-        .args([
-            "-c",
-            &format!("pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main {action}"),
-        ])
+/// Runs `pg_ctlcluster` on this machine's cluster; returns whether it
+/// succeeded.
+fn cluster(action: &str) -> bool {
+    let command =
+        format!("pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main {action}");
+    Command::new("sh")
+        .args(["-c", &command])
         .status()
-        .expect("pg_ctlcluster runs");
-    assert!(status.success(), "pg_ctlcluster {action} failed");
+        .is_ok_and(|status| status.success())
 }
 
 /// Starts PostgreSQL again however the test ends.
@@ -23,11 +22,11 @@ struct Restart;
 
 impl Drop for Restart {
     fn drop(&mut self) {
-        if !Command::new("pg_isready")
+        let running = Command::new("pg_isready")
             .args(["-q", "-h", "127.0.0.1"])
             .status()
-            .is_ok_and(|s| s.success())
-        {
+            .is_ok_and(|status| status.success());
+        if !running {
             cluster("start");
         }
     }
@@ -82,14 +81,14 @@ async fn an_outage_is_a_prompt_503_and_the_service_recovers_without_a_restart() 
     );
 
     // While the database is down every request still gets an answer.
-    cluster("stop");
+    assert!(cluster("stop"), "PostgreSQL stops");
     for url in [server.root_url("/readyz"), server.audit_url("before")] {
         expect_unavailable(client.get(url).send().await.expect("an answer")).await;
     }
     expect_unavailable(server.create(&client, "during").await.expect("an answer")).await;
 
     // Back again: the same process serves reads and writes.
-    cluster("start");
+    assert!(cluster("start"), "PostgreSQL starts");
     assert!(
         wait_until_ok(&client, &server.root_url("/readyz"), 60).await,
         "ready again"
