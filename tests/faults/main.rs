@@ -7,4 +7,5 @@
 mod kill;
 mod outage;
 mod sqlite_files;
+mod stall;
 mod support;

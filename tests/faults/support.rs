@@ -38,6 +38,30 @@ impl Store {
         }
     }
 
+    /// The `host:port` of a PostgreSQL store's server.
+    pub(crate) fn host_and_port(&self) -> String {
+        let Store::Postgres { url, .. } = self else {
+            panic!("only a PostgreSQL store has a server");
+        };
+        let url = url::Url::parse(url).expect("a database URL");
+        let host = url.host_str().expect("a database host");
+        format!("{host}:{}", url.port().unwrap_or(5432))
+    }
+
+    /// The same PostgreSQL store, reached on another loopback port.
+    pub(crate) fn through_port(&self, port: u16) -> Store {
+        let Store::Postgres { url, schema } = self else {
+            panic!("only a PostgreSQL store has a port");
+        };
+        let mut url = url::Url::parse(url).expect("a database URL");
+        url.set_host(Some("127.0.0.1")).expect("a host");
+        url.set_port(Some(port)).expect("a port");
+        Store::Postgres {
+            url: url.to_string(),
+            schema: schema.clone(),
+        }
+    }
+
     fn args(&self) -> Vec<String> {
         match self {
             Store::Sqlite(dir) => vec!["--data-dir".into(), dir.display().to_string()],
