@@ -31,6 +31,14 @@ start_postgres() {
     exit 1
 }
 
+# Drops the schemas that failed tests left behind in the test database.
+drop_leftover_schemas() {
+    psql -q "$RAA_TEST_DATABASE_URL" -Atc \
+        "SELECT 'DROP SCHEMA ' || nspname || ' CASCADE;' FROM pg_namespace
+         WHERE nspname LIKE 'raa\_test\_%' OR nspname LIKE 'raa\_fault\_%'" |
+        psql -q "$RAA_TEST_DATABASE_URL" >/dev/null
+}
+
 step "all tests on SQLite"
 RAA_TEST_DATABASE_URL= cargo test --all-targets
 
@@ -41,3 +49,4 @@ cargo test --test api
 step "fault tests (SQLite and PostgreSQL), one at a time"
 cargo test --test faults -- --test-threads=1 --nocapture
 start_postgres
+drop_leftover_schemas

@@ -196,7 +196,7 @@ fn store_error(error: tokio_postgres::Error) -> StoreError {
         return StoreError::Unavailable("the connection to the database failed".into());
     };
 
-    let class = &code.code()[..2];
+    let class = code.code().get(..2).unwrap_or_default();
     if *code == SqlState::READ_ONLY_SQL_TRANSACTION {
         StoreError::ReadOnly("the database is read-only".into())
     } else if *code == SqlState::DISK_FULL {
