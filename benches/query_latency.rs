@@ -6,14 +6,12 @@
 //! cargo bench --bench query_latency -- 1000000
 //! ```
 
-use std::path::Path;
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
-use remote_action_audits::auth::verify::TrustSettings;
-use remote_action_audits::auth::{KeySource, LocalSigner, TokenRequest};
-use remote_action_audits::startup::{self, AppState, Settings};
 use remote_action_audits::storage::sqlite::SqliteStore;
 
 const ROUNDS: usize = 200;
@@ -35,8 +33,8 @@ async fn run(count: u64) -> anyhow::Result<()> {
     let summary = remote_action_audits::import::import_file(store.as_ref(), &file).await?;
     println!("{count} audits: {summary} in {:.1?}", started.elapsed());
 
-    let base = serve(store, data.path()).await?;
-    let client = authorized_client(data.path())?;
+    let base = common::serve(store, data.path()).await?;
+    let client = common::authorized_client(data.path())?;
     let filter = |f: &str| format!("{base}?$filter={}", encode(f));
     let scenarios = [
         (
@@ -93,39 +91,6 @@ fn generate(dir: &std::path::Path, count: u64) -> anyhow::Result<std::path::Path
         .status()?;
     anyhow::ensure!(status.success(), "gen-audits.py failed");
     Ok(path)
-}
-
-/// Serves `store` with the data dir's signing key and no throttling, which
-/// would otherwise cut the measurement short.
-async fn serve(store: Arc<SqliteStore>, data_dir: &Path) -> anyhow::Result<String> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let mut settings = Settings {
-        listen: listener.local_addr()?,
-        data_dir: data_dir.to_owned(),
-        ..Settings::default()
-    };
-    settings.auth.trust = TrustSettings::Local(KeySource::DataDir(data_dir.to_owned()));
-    settings.auth.throttle.enabled = false;
-
-    let base = format!(
-        "http://{}/beta/deviceManagement/remoteActionAudits",
-        settings.listen
-    );
-    let state = AppState::new(store, settings)?;
-    tokio::spawn(startup::serve(listener, state));
-    Ok(base)
-}
-
-fn authorized_client(data_dir: &Path) -> anyhow::Result<reqwest::Client> {
-    let token = LocalSigner::for_data_dir(data_dir)?.mint(&TokenRequest::default())?;
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {token}").parse()?,
-    );
-    Ok(reqwest::Client::builder()
-        .default_headers(headers)
-        .build()?)
 }
 
 /// The URL of page `n` of a walk, reached by following next links.

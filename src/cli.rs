@@ -21,6 +21,7 @@ use crate::auth::verify::{DEFAULT_LEEWAY_SECS, TrustSettings};
 use crate::auth::{AuthSettings, GrantKind, KeySource, LocalSigner, TokenRequest};
 use crate::startup::{self, AppState, ServerLimits, Settings};
 use crate::storage::AuditStore;
+use crate::storage::postgres::{PostgresOptions, PostgresStore};
 use crate::storage::sqlite::SqliteStore;
 use crate::telemetry::{self, LogFormat};
 
@@ -34,7 +35,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the Graph API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Load audits from a JSON Lines file.
     Import(ImportArgs),
     /// Print a bearer token signed with the local signing key.
@@ -51,13 +52,59 @@ pub struct StoreArgs {
     /// Fsync every SQLite commit, so that a power cut loses nothing.
     #[arg(long, env = "RAA_SQLITE_SYNC_FULL")]
     pub sqlite_sync_full: bool,
+
+    /// A postgres:// URL: keep the data in PostgreSQL instead of SQLite.
+    #[arg(long, env = "RAA_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Most PostgreSQL connections this process keeps open.
+    #[arg(long, env = "RAA_DATABASE_POOL_SIZE", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_pool_size: u32,
+
+    /// Deadline of each PostgreSQL operation, connecting included ("5s", "500ms").
+    #[arg(long, env = "RAA_DATABASE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub database_timeout: Duration,
 }
 
 impl StoreArgs {
-    pub fn open(&self) -> anyhow::Result<Arc<dyn AuditStore>> {
-        let store = SqliteStore::open(&self.data_dir, self.sqlite_sync_full)?;
-        Ok(Arc::new(store))
+    /// Opens the PostgreSQL store when a database URL is given, the SQLite
+    /// store in the data directory otherwise.
+    pub async fn open(&self) -> anyhow::Result<Arc<dyn AuditStore>> {
+        let Some(url) = &self.database_url else {
+            let store = SqliteStore::open(&self.data_dir, self.sqlite_sync_full)?;
+            return Ok(Arc::new(store));
+        };
+
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            anyhow::bail!("the database URL must start with postgres:// or postgresql://");
+        }
+        let options = PostgresOptions {
+            url: url.clone(),
+            pool_size: self.database_pool_size as usize,
+            timeout: self.database_timeout,
+        };
+        Ok(Arc::new(PostgresStore::connect(&options).await?))
     }
+}
+
+/// Parses a duration written as seconds ("5", "5s") or milliseconds ("500ms").
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = match text.strip_suffix("ms") {
+        Some(number) => (number, Duration::from_millis(1)),
+        None => (
+            text.strip_suffix('s').unwrap_or(text),
+            Duration::from_secs(1),
+        ),
+    };
+    let count: u32 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration such as 5s or 500ms"))?;
+    if count == 0 {
+        return Err("the duration must be more than zero".into());
+    }
+    Ok(unit * count)
 }
 
 #[derive(Debug, Args)]
@@ -309,7 +356,7 @@ fn socket_address(text: &str) -> Result<SocketAddr, String> {
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Import(args) => import(args).await,
         Command::Token(args) => token(args),
     };
@@ -331,7 +378,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         throttle: args.throttle.settings(),
     };
 
-    let store = args.store.open()?;
+    let store = args.store.open().await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -376,7 +423,7 @@ fn token(args: TokenArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let store = args.store.open()?;
+    let store = args.store.open().await?;
     let summary = crate::import::import_file(store.as_ref(), &args.file).await?;
     println!("{summary}");
     Ok(if summary.rejected == 0 {
@@ -384,4 +431,19 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_read_in_seconds_or_milliseconds() {
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
 }

@@ -4,7 +4,7 @@
 pub mod audits;
 
 use axum::Router;
-use axum::extract::OriginalUri;
+use axum::extract::{OriginalUri, State};
 use axum::routing::get;
 
 use crate::error::ApiError;
@@ -16,7 +16,15 @@ pub fn router() -> Router<AppState> {
         .nest("/beta", graph.clone())
         .merge(graph)
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
         .fallback(unknown_segment)
+}
+
+/// Ready when the database answers; a Graph 503 error otherwise. The
+/// process being alive is `/healthz`'s question.
+async fn ready(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.store.ping().await?;
+    Ok("ok")
 }
 
 /// Graph's answer to a path it has no resource for.

@@ -10,6 +10,7 @@
 //! a `change_seq` taken from one store-wide sequence on every write, which
 //! orders all changes for change tracking.
 
+pub mod postgres;
 pub mod sql;
 pub mod sqlite;
 
@@ -86,4 +87,14 @@ pub trait AuditStore: Send + Sync + 'static {
 
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Refuses a conditional write whose expected version is not the current one.
+fn check_version(expected: Option<i64>, current: i64) -> StoreResult<()> {
+    match expected {
+        Some(expected) if expected != current => {
+            Err(StoreError::VersionMismatch { expected, current })
+        }
+        _ => Ok(()),
+    }
 }

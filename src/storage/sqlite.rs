@@ -17,7 +17,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params_from_iter};
 
 use super::sql::{self, AuditRow, Dialect, ListQuery, SqlValue};
-use super::{AuditStore, ImportOutcome, StoreError, StoreResult};
+use super::{AuditStore, ImportOutcome, StoreError, StoreResult, check_version};
 use crate::domain::{AuditInput, RemoteActionAudit, StoredAudit};
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -116,6 +116,12 @@ fn check_opens(path: &Path) -> anyhow::Result<()> {
 }
 
 fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    // A database already up to date is only read, so that a read-only
+    // file still opens and serves reads.
+    if applied_version(conn)? >= MIGRATIONS.len() as i64 {
+        return Ok(());
+    }
+
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)",
     )?;
@@ -135,6 +141,23 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// The latest migration applied, 0 for a new database; reads only.
+fn applied_version(conn: &Connection) -> rusqlite::Result<i64> {
+    let bookkept: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE name = 'schema_migrations'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !bookkept {
+        return Ok(0);
+    }
+    conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )
 }
 
 /// Maps SQLite's failures to what they mean for the client.
@@ -226,15 +249,6 @@ fn exists(conn: &Connection, id: &str) -> StoreResult<bool> {
     conn.prepare_cached("SELECT 1 FROM audits WHERE id = ?1")
         .and_then(|mut s| s.exists([id]))
         .map_err(store_error)
-}
-
-fn check_version(expected: Option<i64>, current: i64) -> StoreResult<()> {
-    match expected {
-        Some(expected) if expected != current => {
-            Err(StoreError::VersionMismatch { expected, current })
-        }
-        _ => Ok(()),
-    }
 }
 
 #[async_trait]

@@ -1,5 +1,10 @@
 //! The test harness: a real app on an ephemeral loopback port with a fresh
 //! database, and one method per kind of request.
+//!
+//! The suite runs against SQLite by default. With `RAA_TEST_DATABASE_URL`
+//! set to a `postgres://` URL it runs against PostgreSQL instead: each data
+//! directory stands for its own schema in that database, so tests stay
+//! apart and a restart on the same directory finds the same data.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,6 +13,7 @@ use remote_action_audits::auth::verify::TrustSettings;
 use remote_action_audits::auth::{KeySource, LocalSigner, TokenRequest};
 use remote_action_audits::startup::{self, AppState, Settings};
 use remote_action_audits::storage::AuditStore;
+use remote_action_audits::storage::postgres::{PostgresOptions, PostgresStore};
 use remote_action_audits::storage::sqlite::SqliteStore;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
@@ -38,13 +44,116 @@ pub(crate) struct TestApp {
     pub(crate) client: reqwest::Client,
     pub(crate) store: Arc<dyn AuditStore>,
     pub(crate) data_dir: std::path::PathBuf,
-    _temp: Option<tempfile::TempDir>,
+    _database: Option<TestDatabase>,
     server: JoinHandle<()>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+    }
+}
+
+/// A fresh database owned by one test: a temporary directory and, on
+/// PostgreSQL, the schema standing for it, dropped with it.
+pub(crate) struct TestDatabase {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl TestDatabase {
+    pub(crate) fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(url) = postgres_url() else { return };
+        let schema = schema_for(self.dir.path());
+
+        // Drop runs inside the test's runtime, which cannot be blocked on;
+        // a thread of its own runs the statement.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            // A failed test may leave a transaction open on this schema;
+            // the schema is then left behind rather than waited for.
+            let statement =
+                format!("SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {schema} CASCADE");
+            runtime.block_on(execute(&url, &statement));
+        });
+        let _ = dropped.join();
+    }
+}
+
+/// The PostgreSQL URL the suite runs against, if any.
+pub(crate) fn postgres_url() -> Option<String> {
+    std::env::var("RAA_TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// The schema standing for `data_dir` on PostgreSQL.
+fn schema_for(data_dir: &Path) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(data_dir.as_os_str().as_encoded_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("raa_test_{hex}")
+}
+
+/// `url` with every session confined to `schema`.
+fn url_in_schema(url: &str, schema: &str) -> String {
+    let mut url = url::Url::parse(url).expect("RAA_TEST_DATABASE_URL is a URL");
+    url.query_pairs_mut()
+        .append_pair("options", &format!("-csearch_path={schema}"));
+    url.to_string()
+}
+
+/// Runs one statement on its own connection.
+async fn execute(url: &str, statement: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("PostgreSQL accepts a connection");
+    let connection = tokio::spawn(connection);
+    client
+        .batch_execute(statement)
+        .await
+        .expect("the statement runs");
+    drop(client);
+    let _ = connection.await;
+}
+
+/// The database URL for `data_dir` on PostgreSQL (its schema created).
+pub(crate) async fn postgres_url_for(data_dir: &Path) -> Option<String> {
+    let url = postgres_url()?;
+    let schema = schema_for(data_dir);
+    execute(&url, &format!("CREATE SCHEMA IF NOT EXISTS {schema}")).await;
+    Some(url_in_schema(&url, &schema))
+}
+
+/// Opens the store the suite runs against, on the database of `data_dir`.
+pub(crate) async fn open_store(data_dir: &Path) -> Arc<dyn AuditStore> {
+    let Some(url) = postgres_url_for(data_dir).await else {
+        return Arc::new(SqliteStore::open(data_dir, false).expect("the SQLite store opens"));
+    };
+    let options = PostgresOptions {
+        url,
+        pool_size: 4,
+        timeout: std::time::Duration::from_secs(10),
+    };
+    let store = PostgresStore::connect(&options).await;
+    Arc::new(store.expect("the PostgreSQL store opens"))
+}
+
+/// The command-line options that select the database of `data_dir`.
+pub(crate) async fn store_args(data_dir: &Path) -> Vec<String> {
+    match postgres_url_for(data_dir).await {
+        Some(url) => vec!["--database-url".into(), url],
+        None => vec!["--data-dir".into(), data_dir.display().to_string()],
     }
 }
 
@@ -55,18 +164,16 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 /// Starts the app on a fresh database, with settings adjusted by `adjust`.
 pub(crate) async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let temp = tempfile::tempdir().expect("a temporary directory");
-    let data_dir = temp.path().to_path_buf();
-    let mut app = spawn_app_on(&data_dir, adjust).await;
-    app._temp = Some(temp);
+    let database = TestDatabase::new();
+    let mut app = spawn_app_on(database.dir.path(), adjust).await;
+    app._database = Some(database);
     app
 }
 
-/// Starts the app on the database in `data_dir`, which outlives the app.
+/// Starts the app on the database of `data_dir`, which outlives the app.
 pub(crate) async fn spawn_app_on(data_dir: &Path, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     init_logs();
-    let store: Arc<dyn AuditStore> =
-        Arc::new(SqliteStore::open(data_dir, false).expect("the SQLite store opens"));
+    let store = open_store(data_dir).await;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -90,7 +197,7 @@ pub(crate) async fn spawn_app_on(data_dir: &Path, adjust: impl FnOnce(&mut Setti
         client: authorized_client(data_dir),
         store,
         data_dir: data_dir.to_path_buf(),
-        _temp: None,
+        _database: None,
         server,
     }
 }

@@ -6,7 +6,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::helpers::{DOCS_UPDATE_BODY, json_with_status, sample_audits, spawn_app, spawn_app_on};
+use crate::helpers::{
+    DOCS_UPDATE_BODY, TestDatabase, json_with_status, sample_audits, spawn_app, spawn_app_on,
+    store_args,
+};
 
 #[tokio::test]
 async fn the_sample_imports_once_whatever_the_number_of_runs() {
@@ -132,8 +135,8 @@ async fn bad_lines_are_reported_and_the_rest_imported() {
 
 #[tokio::test]
 async fn the_import_command_reports_lines_and_a_summary() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("audits.jsonl");
+    let database = TestDatabase::new();
+    let file = database.dir.path().join("audits.jsonl");
     std::fs::write(
         &file,
         "{\"id\": \"x\", \"action\": \"rebootNow\"}\n{\"id\": 5}\n",
@@ -141,8 +144,8 @@ async fn the_import_command_reports_lines_and_a_summary() {
     .unwrap();
 
     let output = Command::new(env!("CARGO_BIN_EXE_remote-action-audits"))
-        .args(["import", "--data-dir"])
-        .arg(dir.path().join("data"))
+        .arg("import")
+        .args(store_args(database.dir.path()).await)
         .arg(&file)
         .output()
         .unwrap();
@@ -166,7 +169,8 @@ async fn the_import_command_reports_lines_and_a_summary() {
 
 #[tokio::test]
 async fn the_documented_update_survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
+    let database = TestDatabase::new();
+    let dir = &database.dir;
     let id = sample_audits()[1234]["id"].as_str().unwrap().to_owned();
     let app = spawn_app_on(dir.path(), |_| {}).await;
     app.import_sample().await;

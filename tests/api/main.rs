@@ -7,4 +7,5 @@ mod helpers;
 mod import;
 mod odata;
 mod protocol;
+mod storage;
 mod validation;
