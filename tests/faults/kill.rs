@@ -52,11 +52,16 @@ fn start_writers(
         .collect()
 }
 
-/// Waits until at least `count` writes were acknowledged.
+/// Waits until at least `count` writes were acknowledged, for a minute at
+/// most.
 async fn wait_for_acks(acks: &Mutex<Acknowledged>, count: usize) {
-    while acks.lock().await.count() < count {
+    for _ in 0..3000 {
+        if acks.lock().await.count() >= count {
+            return;
+        }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    panic!("fewer than {count} writes were acknowledged within a minute");
 }
 
 /// Checks every acknowledged write against a fresh process on `store`.

@@ -4,7 +4,17 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
+use std::sync::OnceLock;
+
+use remote_action_audits::auth::{LocalSigner, SigningKey, TokenRequest};
 use serde_json::Value;
+
+/// The signing key every service of this test run is given through
+/// `RAA_SIGNING_KEY`, as nodes that share a key are.
+fn shared_key() -> &'static str {
+    static KEY: OnceLock<String> = OnceLock::new();
+    KEY.get_or_init(|| SigningKey::generate().encode())
+}
 
 /// This machine's PostgreSQL unless `RAA_TEST_DATABASE_URL` names another.
 pub(crate) fn postgres_url() -> String {
@@ -118,6 +128,8 @@ impl Server {
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(store.args())
             .args(extra)
+            .env("RAA_SIGNING_KEY", shared_key())
+            .env("RAA_THROTTLE_DISABLED", "true")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -197,10 +209,19 @@ impl Drop for Server {
     }
 }
 
-/// A client that gives up on a request after 30 s: a service that hangs
-/// fails the test instead of stalling it.
+/// A client with a read-write token for the services of this run, that
+/// gives up on a request after 30 s: a service that hangs fails the test
+/// instead of stalling it.
 pub(crate) fn client() -> reqwest::Client {
+    let key = SigningKey::decode(shared_key()).expect("the shared key decodes");
+    let token = LocalSigner::new(key)
+        .mint(&TokenRequest::default())
+        .expect("a token");
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = format!("Bearer {token}").parse().expect("a header value");
+    headers.insert(reqwest::header::AUTHORIZATION, value);
     reqwest::Client::builder()
+        .default_headers(headers)
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .expect("a client")
