@@ -41,7 +41,10 @@ pub(crate) const DOCS_UPDATE_BODY: &str = r##"{
 
 pub(crate) struct TestApp {
     pub(crate) address: String,
+    /// A client that sends a read-write token with every request.
     pub(crate) client: reqwest::Client,
+    /// A client that sends no token.
+    pub(crate) anonymous: reqwest::Client,
     pub(crate) store: Arc<dyn AuditStore>,
     pub(crate) data_dir: std::path::PathBuf,
     _database: Option<TestDatabase>,
@@ -195,6 +198,7 @@ pub(crate) async fn spawn_app_on(data_dir: &Path, adjust: impl FnOnce(&mut Setti
     TestApp {
         address: format!("http://{listen}"),
         client: authorized_client(data_dir),
+        anonymous: reqwest::Client::new(),
         store,
         data_dir: data_dir.to_path_buf(),
         _database: None,

@@ -1,6 +1,7 @@
 //! Integration tests: the real app on an ephemeral port, a fresh database
 //! per test.
 
+mod auth;
 mod concurrency;
 mod crud;
 mod helpers;

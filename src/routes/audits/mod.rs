@@ -54,11 +54,7 @@ async fn create(
     preferences: Preferences,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let input = AuditInput::parse(
-        &body,
-        BodyKind::Create,
-        preferences.include_unknown_enum_members,
-    )?;
+    let input = parse_body(&body, BodyKind::Create, preferences)?;
     let audit = input.into_new_audit()?;
 
     let stored = state.store.insert(&audit).await?;
@@ -117,11 +113,7 @@ async fn update_by_path(
     if_match: IfMatch,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let input = AuditInput::parse(
-        &body,
-        BodyKind::Update,
-        preferences.include_unknown_enum_members,
-    )?;
+    let input = parse_body(&body, BodyKind::Update, preferences)?;
     if let Some(body_id) = input.id.as_deref().filter(|body_id| *body_id != id) {
         return Err(ApiError::BadRequest(format!(
             "The 'id' in the request body ('{body_id}') differs from the key in the URL \
@@ -140,11 +132,7 @@ async fn update_by_body(
     if_match: IfMatch,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let input = AuditInput::parse(
-        &body,
-        BodyKind::Update,
-        preferences.include_unknown_enum_members,
-    )?;
+    let input = parse_body(&body, BodyKind::Update, preferences)?;
     let Some(id) = input.id.clone() else {
         return Err(ApiError::BadRequest(
             "An update must name the audit: send PATCH \
@@ -186,6 +174,16 @@ async fn delete(
 ) -> ApiResult<StatusCode> {
     state.store.delete(&id, if_match.expected_version()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reads an audit from a request body, with the client's opt-in to
+/// evolvable enum members.
+fn parse_body(body: &[u8], kind: BodyKind, preferences: Preferences) -> ApiResult<AuditInput> {
+    Ok(AuditInput::parse(
+        body,
+        kind,
+        preferences.include_unknown_enum_members,
+    )?)
 }
 
 /// One audit at the JSON root, or `204` when `return=minimal` was asked;

@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
-use crate::helpers::{TestApp, graph_error, valid_claims};
+use super::{TestApp, graph_error, spawn_app_with, valid_claims};
 
 /// Guards against a hang; no test depends on how long anything takes.
 const HANG_GUARD: Duration = Duration::from_secs(30);
@@ -43,7 +43,7 @@ async fn exchange(stream: &mut TcpStream, request: &str) -> String {
 
 #[tokio::test]
 async fn a_connection_over_the_limit_gets_a_503() {
-    let app = TestApp::spawn_with(|settings| settings.limits.max_connections = 1).await;
+    let app = spawn_app_with(|settings| settings.limits.max_connections = 1).await;
     let mut first = connect(&app).await;
     let answer = exchange(&mut first, "GET /healthz HTTP/1.1\r\nhost: test\r\n\r\n").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
@@ -61,7 +61,7 @@ async fn a_connection_over_the_limit_gets_a_503() {
 
 #[tokio::test]
 async fn a_silent_connection_is_closed() {
-    let app = TestApp::spawn_with(|settings| {
+    let app = spawn_app_with(|settings| {
         settings.limits.idle_timeout = Duration::from_secs(1);
         settings.limits.request_timeout = Duration::from_secs(1);
     })
@@ -75,7 +75,7 @@ async fn a_silent_connection_is_closed() {
 
 #[tokio::test]
 async fn an_oversized_request_head_is_refused() {
-    let app = TestApp::spawn_with(|settings| settings.limits.max_header_bytes = 8192).await;
+    let app = spawn_app_with(|settings| settings.limits.max_header_bytes = 8192).await;
     let mut stream = connect(&app).await;
     let padding = "x".repeat(20_000);
 
@@ -146,7 +146,7 @@ fn rs256_token() -> String {
 #[tokio::test]
 async fn requests_over_the_limit_in_progress_are_shed_with_a_503() {
     let issuer = HeldIssuer::spawn().await;
-    let app = TestApp::spawn_with(|settings| {
+    let app = spawn_app_with(|settings| {
         settings.auth.trust = issuer.trust();
         settings.limits.max_concurrent_requests = 1;
     })
@@ -154,7 +154,7 @@ async fn requests_over_the_limit_in_progress_are_shed_with_a_503() {
     let token = rs256_token();
     let held = tokio::spawn({
         let (client, url, token) = (
-            app.client.clone(),
+            app.anonymous.clone(),
             app.url("/beta/deviceManagement/remoteActionAudits"),
             token.clone(),
         );
@@ -184,7 +184,7 @@ async fn requests_over_the_limit_in_progress_are_shed_with_a_503() {
 #[tokio::test]
 async fn a_request_past_its_timeout_gets_a_graph_error() {
     let issuer = HeldIssuer::spawn().await;
-    let app = TestApp::spawn_with(|settings| {
+    let app = spawn_app_with(|settings| {
         settings.auth.trust = issuer.trust();
         settings.limits.request_timeout = Duration::from_secs(1);
     })

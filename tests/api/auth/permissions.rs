@@ -8,7 +8,7 @@ use remote_action_audits::auth::permissions::{
 };
 use reqwest::Method;
 
-use crate::helpers::{AUDITS, TestApp, graph_error};
+use super::{AUDITS, TestApp, graph_error, spawn_app};
 
 const READ_PERMISSIONS: [&str; 4] = [
     CONFIGURATION_READ,
@@ -83,7 +83,7 @@ async fn calls(app: &TestApp) -> Vec<Call> {
 
 async fn send(app: &TestApp, call: &Call, token: &str) -> reqwest::Response {
     let mut request = app
-        .client
+        .anonymous
         .request(call.method.clone(), app.url(&call.path))
         .bearer_auth(token);
     if let Some(body) = &call.body {
@@ -95,7 +95,7 @@ async fn send(app: &TestApp, call: &Call, token: &str) -> reqwest::Response {
 }
 
 async fn check_matrix(permissions: &[&str], kind: GrantKind) {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let token = app.token_for(permissions, kind, "matrix-app");
 
     for call in calls(&app).await {
@@ -165,11 +165,11 @@ async fn a_wrong_permission_does_nothing() {
 
 #[tokio::test]
 async fn a_read_token_is_told_which_permissions_would_write() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let token = app.token(&[CONFIGURATION_READ]);
 
     let response = app
-        .client
+        .anonymous
         .delete(app.url(&format!("{AUDITS}/some-id")))
         .bearer_auth(&token)
         .send()

@@ -13,7 +13,7 @@ use remote_action_audits::auth::jwks::{JwksSource, OidcSettings};
 use remote_action_audits::auth::tokens::{Claims, GRAPH_AUDIENCE};
 use remote_action_audits::auth::verify::TrustSettings;
 
-use crate::helpers::{AUDITS, TestApp, assert_unauthenticated, valid_claims};
+use super::{AUDITS, TestApp, assert_unauthenticated, spawn_app_with, valid_claims};
 
 const ISSUER: &str = "https://issuer.test/tenant-1/v2.0";
 const TENANT: &str = "tenant-1";
@@ -72,7 +72,7 @@ async fn serve_keys(State(issuer): State<Issuer>) -> String {
 }
 
 async fn spawn_trusting(jwks: JwksSource, refresh_interval: Duration) -> TestApp {
-    TestApp::spawn_with(|settings| {
+    spawn_app_with(|settings| {
         settings.auth.trust = TrustSettings::Oidc(OidcSettings {
             issuer: ISSUER.into(),
             audiences: vec![GRAPH_AUDIENCE.into()],

@@ -3,11 +3,11 @@
 use remote_action_audits::auth::tokens::{Claims, unix_now};
 use remote_action_audits::auth::{LocalSigner, SigningKey};
 
-use crate::helpers::{AUDITS, TestApp, assert_unauthenticated, graph_error, valid_claims};
+use super::{AUDITS, assert_unauthenticated, graph_error, spawn_app, valid_claims};
 
 #[tokio::test]
 async fn a_valid_token_is_accepted() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let token = app.sign(&valid_claims());
 
     let response = app.list_with(&token).await;
@@ -17,9 +17,9 @@ async fn a_valid_token_is_accepted() {
 
 #[tokio::test]
 async fn a_missing_token_is_refused() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
 
-    let response = app.client.get(app.url(AUDITS)).send().await.unwrap();
+    let response = app.anonymous.get(app.url(AUDITS)).send().await.unwrap();
 
     let error = graph_error(response).await;
     assert_eq!(error.status, 401);
@@ -30,11 +30,11 @@ async fn a_missing_token_is_refused() {
 
 #[tokio::test]
 async fn another_scheme_is_refused() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let token = app.sign(&valid_claims());
 
     let response = app
-        .client
+        .anonymous
         .get(app.url(AUDITS))
         .header("authorization", format!("Basic {token}"))
         .send()
@@ -46,7 +46,7 @@ async fn another_scheme_is_refused() {
 
 #[tokio::test]
 async fn a_malformed_token_is_refused() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
 
     let response = app.list_with("not-a-jwt").await;
 
@@ -55,7 +55,7 @@ async fn a_malformed_token_is_refused() {
 
 #[tokio::test]
 async fn an_expired_token_is_refused() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let now = unix_now();
     let token = app.sign(&Claims {
         iat: Some(now - 7200),
@@ -71,7 +71,7 @@ async fn an_expired_token_is_refused() {
 
 #[tokio::test]
 async fn a_token_not_yet_valid_is_refused() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let now = unix_now();
     let token = app.sign(&Claims {
         nbf: Some(now + 3600),
@@ -86,7 +86,7 @@ async fn a_token_not_yet_valid_is_refused() {
 
 #[tokio::test]
 async fn a_token_signed_with_another_key_is_refused() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let stranger = LocalSigner::new(SigningKey::generate());
     let token = stranger.sign(&valid_claims()).unwrap();
 
@@ -97,7 +97,7 @@ async fn a_token_signed_with_another_key_is_refused() {
 
 #[tokio::test]
 async fn a_token_with_a_tampered_payload_is_refused() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let token = app.sign(&valid_claims());
     let forged_payload = app
         .sign(&Claims {
@@ -118,7 +118,7 @@ async fn a_token_with_a_tampered_payload_is_refused() {
 
 #[tokio::test]
 async fn a_token_for_another_audience_is_refused() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let token = app.sign(&Claims {
         aud: Some("api://some-other-api".into()),
         ..valid_claims()
@@ -131,7 +131,7 @@ async fn a_token_for_another_audience_is_refused() {
 
 #[tokio::test]
 async fn a_token_from_another_issuer_is_refused() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let token = app.sign(&Claims {
         iss: Some("someone-else".into()),
         ..valid_claims()
@@ -144,7 +144,7 @@ async fn a_token_from_another_issuer_is_refused() {
 
 #[tokio::test]
 async fn a_token_without_expiry_is_refused() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let token = app.sign(&Claims {
         exp: None,
         ..valid_claims()
@@ -157,7 +157,7 @@ async fn a_token_without_expiry_is_refused() {
 
 #[tokio::test]
 async fn an_unsigned_token_is_refused() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let signed = app.sign(&valid_claims());
     let payload = signed.split('.').nth(1).unwrap();
     let header = base64_url(br#"{"alg":"none","typ":"JWT"}"#);
@@ -170,18 +170,23 @@ async fn an_unsigned_token_is_refused() {
 
 #[tokio::test]
 async fn health_probes_need_no_token() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
 
-    let response = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let response = app.anonymous.get(app.url("/healthz")).send().await.unwrap();
 
     assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]
 async fn unknown_paths_need_a_token_too() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
 
-    let response = app.client.get(app.url("/beta/users")).send().await.unwrap();
+    let response = app
+        .anonymous
+        .get(app.url("/beta/users"))
+        .send()
+        .await
+        .unwrap();
 
     assert_unauthenticated(response, "").await;
 }

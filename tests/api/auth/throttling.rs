@@ -5,11 +5,11 @@ use std::time::Duration;
 use remote_action_audits::auth::GrantKind;
 use remote_action_audits::auth::permissions::CONFIGURATION_READ_WRITE;
 
-use crate::helpers::{AUDITS, TestApp, graph_error};
+use super::{AUDITS, TestApp, graph_error, spawn_app_with};
 
 /// Three requests per app per three seconds: one more every second.
 async fn spawn_throttled() -> TestApp {
-    TestApp::spawn_with(|settings| {
+    spawn_app_with(|settings| {
         let throttle = &mut settings.auth.throttle;
         throttle.window = Duration::from_secs(3);
         throttle.app_requests = 3;
@@ -51,7 +51,7 @@ async fn writes_have_their_own_lower_limit() {
     let app = spawn_throttled().await;
     let token = app.token(&[CONFIGURATION_READ_WRITE]);
     let create = || {
-        app.client
+        app.anonymous
             .post(app.url(AUDITS))
             .bearer_auth(&token)
             .header("content-type", "application/json")
@@ -71,7 +71,7 @@ async fn writes_have_their_own_lower_limit() {
 
 #[tokio::test]
 async fn disabled_throttling_lets_bursts_through() {
-    let app = TestApp::spawn_with(|settings| {
+    let app = spawn_app_with(|settings| {
         settings.auth.throttle.enabled = false;
         settings.auth.throttle.app_requests = 1;
     })

@@ -1,60 +1,23 @@
-//! Spawning the app, minting tokens and reading Graph error bodies.
+//! Authentication, permissions, throttling and the server's limits, end to
+//! end: tokens minted here with the test app's local key, or signed by a
+//! test issuer, and the Graph errors they get.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+mod limits;
+mod oidc;
+mod permissions;
+mod rejections;
+mod throttling;
 
 use remote_action_audits::auth::tokens::{Claims, GRAPH_AUDIENCE, LOCAL_ISSUER, unix_now};
-use remote_action_audits::auth::verify::TrustSettings;
-use remote_action_audits::auth::{GrantKind, KeySource, LocalSigner, TokenRequest};
+use remote_action_audits::auth::{GrantKind, LocalSigner, TokenRequest};
 use remote_action_audits::domain::{AuditInput, BodyKind};
-use remote_action_audits::startup::{self, AppState, Settings};
-use remote_action_audits::storage::AuditStore;
-use remote_action_audits::storage::sqlite::SqliteStore;
 use serde_json::Value;
+
+pub(crate) use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 
 pub(crate) const AUDITS: &str = "/beta/deviceManagement/remoteActionAudits";
 
-/// A running server and what a test needs to talk to it.
-pub(crate) struct TestApp {
-    pub(crate) address: String,
-    pub(crate) client: reqwest::Client,
-    pub(crate) store: Arc<dyn AuditStore>,
-    pub(crate) data_dir: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
 impl TestApp {
-    /// A server with the default settings: local key, Intune's limits.
-    pub(crate) async fn spawn() -> TestApp {
-        Self::spawn_with(|_| {}).await
-    }
-
-    /// A server with settings changed by `configure`.
-    pub(crate) async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn AuditStore> = Arc::new(SqliteStore::open(dir.path(), false).unwrap());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut settings = Settings {
-            listen: listener.local_addr().unwrap(),
-            data_dir: dir.path().to_owned(),
-            ..Settings::default()
-        };
-        settings.auth.trust = TrustSettings::Local(KeySource::DataDir(dir.path().to_owned()));
-        configure(&mut settings);
-
-        let address = format!("http://{}", settings.listen);
-        let state = AppState::new(store.clone(), settings).unwrap();
-        tokio::spawn(startup::serve(listener, state));
-
-        TestApp {
-            address,
-            client: reqwest::Client::new(),
-            store,
-            data_dir: dir.path().to_owned(),
-            _dir: dir,
-        }
-    }
-
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
