@@ -32,7 +32,13 @@ use super::sql::{self, AuditRow, Dialect, ListQuery, SqlValue};
 use super::{AuditStore, ImportOutcome, StoreError, StoreResult, check_version};
 use crate::domain::{AuditInput, RemoteActionAudit, StoredAudit};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/postgres/0001_audits.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/postgres/0001_audits.sql")),
+    (
+        2,
+        include_str!("migrations/postgres/0002_filter_indexes.sql"),
+    ),
+];
 
 /// Rows per multi-row `INSERT` of an import: 22 parameters each, well
 /// under PostgreSQL's limit of 65,535 parameters per statement.
