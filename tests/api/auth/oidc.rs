@@ -85,6 +85,15 @@ async fn spawn_trusting(jwks: JwksSource, refresh_interval: Duration) -> TestApp
     .await
 }
 
+/// An app that trusts the issuer's keys from the fixture JWKS file.
+async fn spawn_trusting_the_fixture_keys() -> TestApp {
+    spawn_trusting(
+        JwksSource::File(fixture("jwks.json")),
+        Duration::from_secs(60),
+    )
+    .await
+}
+
 fn issuer_claims() -> Claims {
     Claims {
         iss: Some(ISSUER.into()),
@@ -126,11 +135,7 @@ async fn an_rs256_token_is_checked_against_the_jwks_url() {
 
 #[tokio::test]
 async fn an_es256_token_is_checked_against_a_jwks_file() {
-    let app = spawn_trusting(
-        JwksSource::File(fixture("jwks.json")),
-        Duration::from_secs(60),
-    )
-    .await;
+    let app = spawn_trusting_the_fixture_keys().await;
     let token = es256("ec-1", &issuer_claims());
 
     let response = app.list_with(&token).await;
@@ -140,11 +145,7 @@ async fn an_es256_token_is_checked_against_a_jwks_file() {
 
 #[tokio::test]
 async fn a_token_for_another_tenant_is_refused() {
-    let app = spawn_trusting(
-        JwksSource::File(fixture("jwks.json")),
-        Duration::from_secs(60),
-    )
-    .await;
+    let app = spawn_trusting_the_fixture_keys().await;
     let token = rs256(
         "rsa-1",
         "rsa-1-private.pem",
@@ -161,11 +162,7 @@ async fn a_token_for_another_tenant_is_refused() {
 
 #[tokio::test]
 async fn an_hmac_token_keyed_with_the_public_key_is_refused() {
-    let app = spawn_trusting(
-        JwksSource::File(fixture("jwks.json")),
-        Duration::from_secs(60),
-    )
-    .await;
+    let app = spawn_trusting_the_fixture_keys().await;
     let public_pem = read_fixture("rsa-1-public.pem");
     let key = EncodingKey::from_secret(public_pem.as_bytes());
     let token = sign(Algorithm::HS256, "rsa-1", &key, &issuer_claims());
@@ -177,11 +174,7 @@ async fn an_hmac_token_keyed_with_the_public_key_is_refused() {
 
 #[tokio::test]
 async fn a_token_whose_algorithm_does_not_match_its_key_is_refused() {
-    let app = spawn_trusting(
-        JwksSource::File(fixture("jwks.json")),
-        Duration::from_secs(60),
-    )
-    .await;
+    let app = spawn_trusting_the_fixture_keys().await;
     let token = es256("rsa-1", &issuer_claims());
 
     let response = app.list_with(&token).await;
@@ -191,11 +184,7 @@ async fn a_token_whose_algorithm_does_not_match_its_key_is_refused() {
 
 #[tokio::test]
 async fn a_token_signed_by_the_issuer_for_another_audience_is_refused() {
-    let app = spawn_trusting(
-        JwksSource::File(fixture("jwks.json")),
-        Duration::from_secs(60),
-    )
-    .await;
+    let app = spawn_trusting_the_fixture_keys().await;
     let token = rs256(
         "rsa-1",
         "rsa-1-private.pem",
