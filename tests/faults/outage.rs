@@ -4,7 +4,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::support::{Server, Store, assert_graph_error, client, wait_until_ok};
+use crate::support::{Server, Store, assert_graph_error, assert_recovered, client};
 
 /// Runs `pg_ctlcluster` on this machine's cluster; returns whether it
 /// succeeded.
@@ -89,13 +89,7 @@ async fn an_outage_is_a_prompt_503_and_the_service_recovers_without_a_restart() 
 
     // Back again: the same process serves reads and writes.
     assert!(cluster("start"), "PostgreSQL starts");
-    assert!(
-        wait_until_ok(&client, &server.root_url("/readyz"), 60).await,
-        "ready again"
-    );
-    let read = client.get(server.audit_url("before")).send().await.unwrap();
-    assert_eq!(read.status(), 200);
-    assert_eq!(server.create(&client, "after").await.unwrap().status(), 201);
+    assert_recovered(&client, &server).await;
 
     stop.store(true, Ordering::Relaxed);
     for task in load {

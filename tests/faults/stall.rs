@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::support::{Server, Store, assert_graph_error, client, wait_until_ok};
+use crate::support::{Server, Store, assert_graph_error, assert_recovered, client};
 
 /// Forwards bytes from `from` to `to`, holding them while `frozen`.
 async fn forward(
@@ -83,13 +83,7 @@ async fn a_stalled_database_is_a_503_within_the_timeout_then_recovers() {
     assert_eq!(write.status(), 503);
 
     frozen.store(false, Ordering::Relaxed);
-    assert!(
-        wait_until_ok(&client, &server.root_url("/readyz"), 60).await,
-        "ready again"
-    );
-    let read = client.get(server.audit_url("before")).send().await.unwrap();
-    assert_eq!(read.status(), 200);
-    assert_eq!(server.create(&client, "after").await.unwrap().status(), 201);
+    assert_recovered(&client, &server).await;
 
     server.kill();
     store.remove().await;

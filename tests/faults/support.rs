@@ -258,3 +258,15 @@ pub(crate) async fn wait_until_ok(client: &reqwest::Client, url: &str, attempts:
     }
     false
 }
+
+/// Checks that a service whose database came back is ready again by
+/// itself, and serves the audit `before` and a new write.
+pub(crate) async fn assert_recovered(client: &reqwest::Client, server: &Endpoint) {
+    assert!(
+        wait_until_ok(client, &server.root_url("/readyz"), 60).await,
+        "ready again"
+    );
+    let read = client.get(server.audit_url("before")).send().await.unwrap();
+    assert_eq!(read.status(), 200);
+    assert_eq!(server.create(client, "after").await.unwrap().status(), 201);
+}
